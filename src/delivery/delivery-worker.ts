@@ -1,0 +1,86 @@
+/**
+ * Delivers from the store's outbox, not from memory: at-least-once towards the downstream with the
+ * occurrence id as `Idempotency-Key`, retries with exponential backoff, dead letters after a bounded
+ * number of attempts. Also runs the ledger's rescue of held occurrences whose grace period is over.
+ */
+import type { Clock, Logger } from '../domain/ports.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CutoverStore } from '../store/cutover-store.js';
+import type { DownstreamSink } from './downstream-sink.js';
+
+export interface DeliveryWorker {
+  /** One pass: rescue what is due, deliver what is due. Returns the number of delivery attempts. */
+  tick(): Promise<number>;
+  start(pollMs: number): void;
+  stop(): Promise<void>;
+}
+
+/** 1 s, 2 s, 4 s … capped at 15 min, with ±20 % jitter so a recovering downstream is not stampeded. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(1000 * 2 ** Math.max(0, attempt - 1), 15 * 60 * 1000);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export function createDeliveryWorker(deps: {
+  store: CutoverStore;
+  sink: DownstreamSink;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  maxAttempts: number;
+  batchSize?: number;
+  /** Longer than the sink's timeout, so no other worker re-sends a delivery still in flight. */
+  leaseMs?: number;
+}): DeliveryWorker {
+  const { store, sink, metrics, logger, clock, maxAttempts } = deps;
+  const batchSize = deps.batchSize ?? 50;
+  const leaseMs = deps.leaseMs ?? 120_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | null = null;
+
+  async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<void> {
+    try {
+      await sink.deliver(payload, occurrenceId);
+      await store.markDelivered(occurrenceId, clock.now());
+      metrics.deliveries.inc({ outcome: 'delivered' });
+    } catch (error) {
+      const attempts = previousAttempts + 1;
+      const dead = attempts >= maxAttempts;
+      await store.markDeliveryFailed(occurrenceId, String(error), dead ? null : clock.now() + backoffMs(attempts));
+      metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
+      if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: String(error) });
+    }
+  }
+
+  async function tickOnce(): Promise<number> {
+    for (const rescued of await store.rescueDue(clock.now(), 500)) metrics.rescued.inc({ type: rescued.type });
+    let attempted = 0;
+    for (;;) {
+      const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
+      if (due.length === 0) return attempted;
+      await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)));
+      attempted += due.length;
+    }
+  }
+
+  async function tick(): Promise<number> {
+    running ??= tickOnce().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  return {
+    tick,
+    start(pollMs) {
+      timer = setInterval(() => {
+        tick().catch((error: unknown) => logger.error('delivery pass failed; will retry', { error: String(error) }));
+      }, pollMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

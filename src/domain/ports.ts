@@ -1,0 +1,43 @@
+/**
+ * The seams between the domain core and the outside world. Adapters implement these;
+ * component tests pass in-memory fakes.
+ */
+import type { Channel } from './domain-event.js';
+
+/** The name of the one toggle this service reads. */
+export const NEW_EVENT_TYPES_TOGGLE = 'codat-new-event-types';
+
+/** Where the toggle's state comes from and how fresh it is (for /readyz and metrics). */
+export interface ToggleSourceStatus {
+  /** `bootstrap`: flags from `flags/` only (offline, or Unleash not reached yet). `unleash`: the server's data. */
+  readonly source: 'bootstrap' | 'unleash';
+  /** False when the configured Unleash server cannot be reached or refuses the token: the last known flags are used. */
+  readonly serverReachable: boolean | null;
+  readonly lastError: string | null;
+}
+
+export interface ToggleReader {
+  /**
+   * Is the new-event channel primary for this company? Evaluated per occurrence. Client-level
+   * occurrences (no company) pass `null`; implementations give them one fixed stickiness value so
+   * they move over as one block.
+   */
+  isNewEventsPrimary(companyId: string | null): boolean;
+  status(): ToggleSourceStatus;
+}
+
+export function primaryChannel(toggle: ToggleReader, companyId: string | null): Channel {
+  return toggle.isNewEventsPrimary(companyId) ? 'events' : 'legacy';
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}

@@ -1,0 +1,128 @@
+/**
+ * Builds the Express app from its dependencies. Never listens: src/main.ts does.
+ */
+import express, { type Express, type RequestHandler } from 'express';
+import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
+import { safeEqual } from '../auth/webhook-authenticator.js';
+import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
+import type { InboxWriter } from '../ingest/inbox-writer.js';
+import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js';
+import { createWebhookReceiver } from '../ingest/webhook-receiver.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CutoverStore } from '../store/cutover-store.js';
+import { HttpError, createErrorHandler } from './http-error.js';
+
+export interface AppDeps {
+  readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
+  readonly inbox: InboxWriter;
+  readonly store: CutoverStore;
+  readonly toggle: ToggleReader;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly bodyLimitBytes: number;
+  readonly adminToken: string | undefined;
+  /** Said at start-up and in /readyz: e.g. an endpoint that accepts unsigned traffic. */
+  readonly warnings: readonly string[];
+  readonly onStored: () => void;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', false);
+  const detectChannel = channelDetector(deps.formats.map((f) => f.format));
+  // Signatures are computed over the exact bytes: the body is read raw, whatever its content type.
+  const rawBody = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
+
+  for (const { format, authenticate } of deps.formats) {
+    app.post(
+      format.path,
+      rawBody,
+      createWebhookReceiver({
+        endpoint: format.channel,
+        authenticate,
+        detectChannel,
+        inbox: deps.inbox,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        clock: deps.clock,
+        onStored: deps.onStored,
+      }),
+    );
+  }
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const toggle = deps.toggle.status();
+    let store: 'ok' | 'unavailable' = 'ok';
+    try {
+      await deps.store.ping();
+    } catch {
+      store = 'unavailable';
+    }
+    res.status(store === 'ok' ? 200 : 503).json({
+      status: store === 'ok' ? 'ready' : 'not-ready',
+      store,
+      flags: toggle,
+      warnings: [...deps.warnings, ...(toggle.serverReachable === false ? ['Unleash is unreachable: using the last known flags'] : [])],
+    });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    await refreshBacklog(deps).catch(() => undefined);
+    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const admin = express.Router();
+  admin.use(requireAdmin(deps.adminToken));
+  admin.get('/dead-letters', async (_req, res) => {
+    res.json({ deadLetters: await deps.store.listDeadLetters(100) });
+  });
+  admin.post('/dead-letters/replay', async (_req, res) => {
+    res.json({ replayed: await deps.store.replayDeadLetters(deps.clock.now()) });
+  });
+  admin.get('/quarantine', async (_req, res) => {
+    res.json({ webhooks: await deps.store.listQuarantine(100) });
+  });
+  admin.post('/quarantine/replay', async (_req, res) => {
+    const replayed = await deps.store.replayQuarantine(deps.clock.now());
+    deps.onStored();
+    res.json({ replayed });
+  });
+  app.use('/admin', admin);
+
+  app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such route.')));
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}
+
+function requireAdmin(adminToken: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    if (adminToken === undefined) {
+      next(new HttpError(403, 'admin_disabled', 'Operator endpoints are off: set ADMIN_TOKEN to enable them.'));
+      return;
+    }
+    const offered = req.headers.authorization ?? '';
+    if (!safeEqual(offered, `Bearer ${adminToken}`)) {
+      next(new HttpError(401, 'invalid_admin_token', 'A valid operator token is required.'));
+      return;
+    }
+    next();
+  };
+}
+
+async function refreshBacklog(deps: AppDeps): Promise<void> {
+  const counts = await deps.store.counts();
+  const { backlog, toggleServerReachable } = deps.metrics;
+  backlog.set({ kind: 'inbox' }, counts.inboxPending);
+  backlog.set({ kind: 'deliveries' }, counts.deliveriesPending);
+  backlog.set({ kind: 'dead_letters' }, counts.deadLetters);
+  backlog.set({ kind: 'quarantine' }, counts.quarantined);
+  backlog.set({ kind: 'held' }, counts.held);
+  const reachable = deps.toggle.status().serverReachable;
+  toggleServerReachable.set(reachable === null ? -1 : reachable ? 1 : 0);
+}

@@ -1,0 +1,120 @@
+/**
+ * Takes stored webhooks out of the inbox, converts them into domain events and runs them
+ * through the ledger. Runs after the HTTP answer, from the store, so a crash between the two
+ * loses nothing: unsettled rows are claimed again when their lease runs out.
+ */
+import type { Channel, Conversion } from '../domain/domain-event.js';
+import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
+import { primaryChannel } from '../domain/ports.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CutoverStore, SettleResult, StoredWebhook } from '../store/cutover-store.js';
+
+export type Converter = (body: unknown) => Conversion;
+
+export interface WebhookProcessor {
+  /** Something was stored: drain soon. */
+  wake(): void;
+  /** Drains everything claimable now; resolves when the inbox is empty (used by tests and shutdown). */
+  drain(): Promise<number>;
+  start(pollMs: number): void;
+  stop(): Promise<void>;
+}
+
+export function createWebhookProcessor(deps: {
+  store: CutoverStore;
+  converters: Readonly<Record<Channel, Converter>>;
+  toggle: ToggleReader;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  graceMs: number;
+  windowMs: number;
+  batchSize?: number;
+  leaseMs?: number;
+}): WebhookProcessor {
+  const { store, converters, toggle, metrics, logger, clock } = deps;
+  const batchSize = deps.batchSize ?? 200;
+  const leaseMs = deps.leaseMs ?? 30_000;
+  const policy = {
+    graceMs: deps.graceMs,
+    windowMs: deps.windowMs,
+    primaryFor(companyId: string | null): Channel {
+      const primary = primaryChannel(toggle, companyId);
+      metrics.toggleEvaluations.inc({ result: primary === 'events' ? 'on' : 'off' });
+      return primary;
+    },
+  };
+  let running: Promise<number> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  function convert(webhook: StoredWebhook): Conversion {
+    let body: unknown;
+    try {
+      body = JSON.parse(webhook.body.toString('utf8'));
+    } catch {
+      return { kind: 'invalid', source: { channel: webhook.channel, id: null, type: null }, reason: 'malformed_json' };
+    }
+    return converters[webhook.channel](body);
+  }
+
+  function count(webhook: StoredWebhook, result: SettleResult): void {
+    if (result.state === 'unrecognised') metrics.unrecognised.inc({ channel: webhook.channel });
+    if (result.state === 'quarantined') metrics.quarantined.inc({ channel: webhook.channel, reason: result.detail ?? 'unknown' });
+    for (const copy of result.copies) {
+      metrics.ledgerDecisions.inc({ channel: copy.channel, action: copy.action });
+      metrics.domainEvents.inc({ channel: copy.channel, type: copy.type, role: copy.action === 'deliver' ? 'primary' : 'shadow' });
+    }
+  }
+
+  async function drainOnce(): Promise<number> {
+    let settled = 0;
+    for (;;) {
+      const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
+      if (batch.length === 0) return settled;
+      for (const webhook of batch) {
+        const result = await store.settle(webhook, convert(webhook), policy);
+        count(webhook, result);
+        settled += 1;
+      }
+    }
+  }
+
+  async function drain(): Promise<number> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let total = 0;
+      do {
+        again = false;
+        total += await drainOnce();
+      } while (again);
+      return total;
+    })();
+    try {
+      return await running;
+    } finally {
+      running = null;
+    }
+  }
+
+  const drainLogged = () =>
+    drain().catch((error: unknown) => logger.error('processing stored webhooks failed; will retry', { error: String(error) }));
+
+  return {
+    wake() {
+      void drainLogged();
+    },
+    drain,
+    start(pollMs) {
+      timer = setInterval(() => void drainLogged(), pollMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

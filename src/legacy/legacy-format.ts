@@ -1,0 +1,10 @@
+import type { WebhookFormat } from '../ingest/webhook-format.js';
+import { convertLegacyWebhook, isLegacyShapedBody } from './legacy-webhook-mapper.js';
+
+/** Codat's legacy "rules" webhooks: `AlertId`, `RuleType`, `CompanyId`, …, `Data`. */
+export const legacyFormat: WebhookFormat = {
+  channel: 'legacy',
+  path: '/webhooks/codat/legacy',
+  looksLike: isLegacyShapedBody,
+  convert: convertLegacyWebhook,
+};

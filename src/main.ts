@@ -1,0 +1,53 @@
+/**
+ * The process entry: the only file that touches `process` (environment, signals, exit code).
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { buildService } from './composition-root.js';
+import { createJsonLogger } from './observability/json-logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createJsonLogger(config.LOG_LEVEL);
+  const service = await buildService(config, logger);
+  for (const warning of service.description.warnings as string[]) logger.warn(warning);
+
+  const server = service.app.listen(config.PORT, config.HOST, () => {
+    logger.info('codat-cutover listening', { port: config.PORT, host: config.HOST, ...service.description });
+  });
+  // Codat gives up after 15 s: a client that has not sent its request within 10 s is cut off.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.keepAliveTimeout = 5_000;
+  service.start();
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close();
+    service
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error('shutdown failed', { error: String(error) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`codat-cutover failed to start: ${String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+/**
+ * The service's Prometheus metrics, on a registry the composition root creates (never the global
+ * one, never at import time). No id ever becomes a label: labels are channels, domain types,
+ * outcomes and reasons, all from closed sets (unknown wire types are counted under one label).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(registry: Registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge<L>({ name, help, labelNames, registers: [registry] });
+
+  return {
+    registry,
+    webhooks: counter('codat_cutover_webhooks_received_total', 'Webhook requests by endpoint and outcome (stored, duplicate, unauthorized, malformed_json, …).', ['endpoint', 'outcome']),
+    authFailures: counter('codat_cutover_auth_failures_total', 'Refused webhook requests by endpoint and reason.', ['endpoint', 'reason']),
+    domainEvents: counter('codat_cutover_domain_events_total', 'Domain events by channel, type and role (primary: delivered from this copy; shadow: recorded only).', ['channel', 'type', 'role']),
+    ledgerDecisions: counter('codat_cutover_ledger_decisions_total', 'What the ledger did with each copy: deliver, match, hold, shadow, duplicate.', ['channel', 'action']),
+    rescued: counter('codat_cutover_rescued_total', 'Occurrences delivered from the shadow channel because no primary copy came within the grace period.', ['type']),
+    unrecognised: counter('codat_cutover_unrecognised_total', 'Authentic webhooks of a type this service does not know: kept, not delivered.', ['channel']),
+    quarantined: counter('codat_cutover_quarantined_total', 'Authentic webhooks that could not be converted: kept in quarantine with the reason.', ['channel', 'reason']),
+    deliveries: counter('codat_cutover_deliveries_total', 'Delivery attempts to the downstream by outcome (delivered, failed, dead).', ['outcome']),
+    toggleEvaluations: counter('codat_cutover_toggle_evaluations_total', 'Evaluations of the codat-new-event-types toggle by result (on: new events primary).', ['result']),
+    toggleServerReachable: gauge('codat_cutover_flag_server_reachable', '1 when Unleash answers, 0 when the last known flags are in use, -1 with no Unleash configured.', []),
+    backlog: gauge('codat_cutover_backlog', 'Rows waiting in the store by kind (inbox, deliveries, dead_letters, quarantine, held).', ['kind']),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,114 @@
+/**
+ * The durable store: the inbox (every webhook, stored before it is acknowledged), the
+ * cross-channel ledger (one row per real-world occurrence) and the delivery outbox.
+ * One interface, two implementations on one SQL code path (SQLite embedded, PostgreSQL),
+ * one shared contract-test suite (test/contract/cutover-store.contract.ts).
+ */
+import type { Channel, Conversion, DomainEventType } from '../domain/domain-event.js';
+import type { CopyDecision, DeliveryReason } from '../domain/ledger.js';
+
+export type InboxState = 'pending' | 'processed' | 'unrecognised' | 'quarantined';
+
+export interface NewWebhook {
+  /** The wire format (decides primary/shadow). */
+  readonly channel: Channel;
+  /** The URL it arrived on. */
+  readonly endpoint: Channel;
+  /** `webhook-id` header when present, else the body's `AlertId`/`id`, else a hash of the body. */
+  readonly dedupeKey: string;
+  readonly receivedAt: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  /** Authentic but unusable bodies (e.g. malformed JSON) are kept in quarantine with the reason. */
+  readonly state: 'pending' | 'quarantined';
+  readonly detail: string | null;
+}
+
+export type AppendResult = { readonly status: 'stored'; readonly inboxId: number } | { readonly status: 'duplicate' };
+
+export interface StoredWebhook {
+  readonly inboxId: number;
+  readonly channel: Channel;
+  readonly endpoint: Channel;
+  readonly dedupeKey: string;
+  readonly receivedAt: number;
+  readonly body: Buffer;
+}
+
+export interface LedgerPolicy {
+  /** Read from the toggle when the copy is settled. */
+  primaryFor(companyId: string | null): Channel;
+  readonly graceMs: number;
+  readonly windowMs: number;
+}
+
+export interface CopyOutcome {
+  readonly occurrenceId: string;
+  readonly type: DomainEventType;
+  readonly channel: Channel;
+  readonly action: CopyDecision['action'] | 'rescued';
+  readonly reason: DeliveryReason | null;
+  /** When this copy completes a pair: how much later it arrived than the other channel's copy. */
+  readonly lagMs: number | null;
+}
+
+export interface SettleResult {
+  readonly state: Exclude<InboxState, 'pending'>;
+  readonly detail: string | null;
+  readonly copies: readonly CopyOutcome[];
+}
+
+export interface DueDelivery {
+  readonly occurrenceId: string;
+  readonly payload: string;
+  readonly attempts: number;
+}
+
+export interface DeadLetter {
+  readonly occurrenceId: string;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly payload: string;
+}
+
+export interface QuarantinedWebhook {
+  readonly inboxId: number;
+  readonly channel: Channel;
+  readonly state: 'unrecognised' | 'quarantined';
+  readonly detail: string | null;
+  readonly receivedAt: number;
+}
+
+export interface StoreCounts {
+  readonly inboxPending: number;
+  readonly deliveriesPending: number;
+  readonly deadLetters: number;
+  readonly quarantined: number;
+  readonly held: number;
+}
+
+export interface CutoverStore {
+  migrate(): Promise<void>;
+  /** Stores the webhooks in one transaction; resolves only once they are committed. */
+  append(webhooks: readonly NewWebhook[]): Promise<AppendResult[]>;
+  /** Leases pending inbox rows to this process (several replicas may claim concurrently). */
+  claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
+  /** Runs the ledger over one webhook's conversion and settles the inbox row, atomically. */
+  settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
+  /** Delivers held occurrences whose grace period is over and whose primary copy never came. */
+  rescueDue(now: number, limit: number): Promise<CopyOutcome[]>;
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  markDelivered(occurrenceId: string, now: number): Promise<void>;
+  /** `nextAttemptAt` null: the delivery is dead-lettered. */
+  markDeliveryFailed(occurrenceId: string, error: string, nextAttemptAt: number | null): Promise<void>;
+  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+  replayDeadLetters(now: number): Promise<number>;
+  listQuarantine(limit: number): Promise<QuarantinedWebhook[]>;
+  /** Puts quarantined and unrecognised webhooks back in the queue, e.g. after the mapping was fixed. */
+  replayQuarantine(now: number): Promise<number>;
+  /** Retention: forgets settled webhooks, decided occurrences and finished deliveries older than `before`. */
+  purge(before: number): Promise<number>;
+  counts(): Promise<StoreCounts>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

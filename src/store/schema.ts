@@ -1,0 +1,59 @@
+/**
+ * Tables of the durable inbox, the cross-channel ledger and the delivery outbox.
+ * Times are epoch milliseconds. The two dialects differ only in types and partial-index syntax.
+ */
+export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
+  const id = dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+  const bytes = dialect === 'postgres' ? 'BYTEA' : 'BLOB';
+  return [
+    `CREATE TABLE IF NOT EXISTS inbox (
+      id ${id},
+      channel TEXT NOT NULL,
+      endpoint TEXT NOT NULL,
+      dedupe_key TEXT NOT NULL,
+      received_at BIGINT NOT NULL,
+      headers TEXT NOT NULL,
+      body ${bytes} NOT NULL,
+      state TEXT NOT NULL,
+      detail TEXT,
+      claimed_until BIGINT NOT NULL DEFAULT 0,
+      processed_at BIGINT,
+      UNIQUE (channel, dedupe_key)
+    )`,
+    `CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (id) WHERE state = 'pending'`,
+    `CREATE INDEX IF NOT EXISTS inbox_state ON inbox (state, received_at)`,
+    `CREATE TABLE IF NOT EXISTS occurrences (
+      id TEXT PRIMARY KEY,
+      type TEXT NOT NULL,
+      correlation_key TEXT NOT NULL,
+      key_strength TEXT NOT NULL,
+      company_id TEXT,
+      first_seen_at BIGINT NOT NULL,
+      legacy_seen_at BIGINT,
+      events_seen_at BIGINT,
+      legacy_copy TEXT,
+      events_copy TEXT,
+      duplicate_copies INTEGER NOT NULL DEFAULT 0,
+      delivered_via TEXT,
+      delivery_reason TEXT,
+      decided_at BIGINT,
+      rescue_at BIGINT
+    )`,
+    `CREATE INDEX IF NOT EXISTS occurrences_key ON occurrences (correlation_key, first_seen_at)`,
+    `CREATE INDEX IF NOT EXISTS occurrences_rescue ON occurrences (rescue_at) WHERE rescue_at IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS occurrences_first_seen ON occurrences (first_seen_at)`,
+    `CREATE TABLE IF NOT EXISTS deliveries (
+      occurrence_id TEXT PRIMARY KEY,
+      payload TEXT NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at BIGINT NOT NULL,
+      claimed_until BIGINT NOT NULL DEFAULT 0,
+      last_error TEXT,
+      created_at BIGINT NOT NULL,
+      delivered_at BIGINT
+    )`,
+    `CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending'`,
+    `CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, created_at)`,
+  ];
+}

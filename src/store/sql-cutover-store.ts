@@ -1,0 +1,322 @@
+import { carriageOf, type Channel, type Conversion, type DomainEvent, type WebhookSource } from '../domain/domain-event.js';
+import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
+import { decideCopy, occurrenceIdFor } from '../domain/ledger.js';
+import type {
+  AppendResult,
+  CopyOutcome,
+  CutoverStore,
+  DeadLetter,
+  DueDelivery,
+  LedgerPolicy,
+  NewWebhook,
+  QuarantinedWebhook,
+  SettleResult,
+  StoreCounts,
+  StoredWebhook,
+} from './cutover-store.js';
+import { schemaStatements } from './schema.js';
+import type { SqlDriver, SqlExecutor } from './sql-driver.js';
+
+interface OccurrenceRow extends Record<string, unknown> {
+  id: string;
+  legacy_seen_at: number | null;
+  events_seen_at: number | null;
+  legacy_copy: string | null;
+  events_copy: string | null;
+  delivered_via: string | null;
+  rescue_at: number | null;
+  correlation_key: string;
+  type: string;
+}
+
+const seenColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_seen_at' : 'events_seen_at');
+const copyColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_copy' : 'events_copy');
+const otherChannel = (channel: Channel): Channel => (channel === 'legacy' ? 'events' : 'legacy');
+
+/** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
+const APPEND_CHUNK = 500;
+
+export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
+  const { skipLocked } = driver;
+
+  async function appendChunk(tx: SqlExecutor, chunk: readonly NewWebhook[]): Promise<AppendResult[]> {
+    const params: unknown[] = [];
+    const rows = chunk.map((w) => {
+      const base = params.length;
+      params.push(w.channel, w.endpoint, w.dedupeKey, w.receivedAt, JSON.stringify(w.headers), w.body, w.state, w.detail);
+      return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+    });
+    const inserted = await tx.query<{ id: number; channel: string; dedupe_key: string }>(
+      `INSERT INTO inbox (channel, endpoint, dedupe_key, received_at, headers, body, state, detail)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (channel, dedupe_key) DO NOTHING
+       RETURNING id, channel, dedupe_key`,
+      params,
+    );
+    const ids = new Map(inserted.map((r) => [`${r.channel}\u0000${r.dedupe_key}`, Number(r.id)]));
+    // Two copies of one webhook in the same batch: the first is stored, the second is a duplicate.
+    return chunk.map((w) => {
+      const key = `${w.channel}\u0000${w.dedupeKey}`;
+      const id = ids.get(key);
+      if (id === undefined) return { status: 'duplicate' };
+      ids.delete(key);
+      return { status: 'stored', inboxId: id };
+    });
+  }
+
+  async function findOccurrence(tx: SqlExecutor, event: DomainEvent, channel: Channel, arrivedAt: number, windowMs: number, webhook: StoredWebhook, index: number) {
+    if (event.keyStrength === 'strong') {
+      const id = occurrenceIdFor(event, '');
+      const [row] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
+      return { id, row: row ?? null };
+    }
+    // A windowed key pairs with the earliest open occurrence that has no copy from this channel yet.
+    const [row] = await tx.query<OccurrenceRow>(
+      `SELECT * FROM occurrences
+       WHERE correlation_key = $1 AND ${seenColumn(channel)} IS NULL AND first_seen_at BETWEEN $2 AND $3
+       ORDER BY first_seen_at, id LIMIT 1`,
+      [event.correlationKey, arrivedAt - windowMs, arrivedAt + windowMs],
+    );
+    if (row) return { id: row.id, row };
+    return { id: occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`), row: null };
+  }
+
+  async function settleEvent(tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy): Promise<CopyOutcome> {
+    const channel = webhook.channel;
+    const arrivedAt = webhook.receivedAt;
+    await tx.lockKey(event.correlationKey);
+    const { id, row } = await findOccurrence(tx, event, channel, arrivedAt, policy.windowMs, webhook, index);
+    const copy: RecordedCopy = { event, source, arrivedAt };
+    const otherSeenAt = row ? (row[seenColumn(otherChannel(channel))] as number | null) : null;
+    const decision = decideCopy({
+      carriage: carriageOf(event.type),
+      channel,
+      primary: policy.primaryFor(event.companyId),
+      alreadyDelivered: row?.delivered_via != null,
+      channelAlreadySeen: row?.[seenColumn(channel)] != null,
+      existingRescueAt: row?.rescue_at ?? null,
+      arrivedAt,
+      graceMs: policy.graceMs,
+    });
+    const outcome = (reason: CopyOutcome['reason'] = null): CopyOutcome => ({
+      occurrenceId: id,
+      type: event.type,
+      channel,
+      action: decision.action,
+      reason,
+      lagMs: otherSeenAt != null && decision.action !== 'duplicate' ? Math.abs(arrivedAt - otherSeenAt) : null,
+    });
+
+    if (decision.action === 'duplicate') {
+      await tx.execute('UPDATE occurrences SET duplicate_copies = duplicate_copies + 1 WHERE id = $1', [id]);
+      return outcome();
+    }
+    const deliver = decision.action === 'deliver';
+    const rescueAt = decision.action === 'hold' ? decision.rescueAt : null;
+    const reason = deliver ? decision.reason : null;
+    if (!row) {
+      await tx.execute(
+        `INSERT INTO occurrences (id, type, correlation_key, key_strength, company_id, first_seen_at,
+           ${seenColumn(channel)}, ${copyColumn(channel)}, delivered_via, delivery_reason, decided_at, rescue_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        [id, event.type, event.correlationKey, event.keyStrength, event.companyId, arrivedAt, arrivedAt, JSON.stringify(copy),
+          deliver ? channel : null, reason, deliver ? arrivedAt : null, rescueAt],
+      );
+    } else {
+      await tx.execute(
+        `UPDATE occurrences SET ${seenColumn(channel)} = $2, ${copyColumn(channel)} = $3,
+           delivered_via = COALESCE(delivered_via, $4), delivery_reason = COALESCE(delivery_reason, $5),
+           decided_at = COALESCE(decided_at, $6), rescue_at = $7
+         WHERE id = $1`,
+        [id, arrivedAt, JSON.stringify(copy), deliver ? channel : null, reason, deliver ? arrivedAt : null, deliver ? null : rescueAt ?? row.rescue_at],
+      );
+    }
+    if (deliver) await enqueueDelivery(tx, id, copy, decision.reason, arrivedAt);
+    return outcome(reason);
+  }
+
+  async function enqueueDelivery(tx: SqlExecutor, occurrenceId: string, copy: RecordedCopy, reason: 'primary' | 'only-channel' | 'rescued', now: number) {
+    await tx.execute(
+      `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at)
+       VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (occurrence_id) DO NOTHING`,
+      [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now],
+    );
+  }
+
+  async function settleInbox(tx: SqlExecutor, inboxId: number, state: SettleResult['state'], detail: string | null) {
+    await tx.execute('UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1', [inboxId, state, detail, Date.now()]);
+  }
+
+  const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
+
+  return {
+    async migrate() {
+      await driver.transaction(async (tx) => {
+        for (const statement of schemaStatements(driver.dialect)) await tx.execute(statement);
+      });
+    },
+
+    append(webhooks) {
+      return driver.transaction(async (tx) => {
+        const results: AppendResult[] = [];
+        for (let i = 0; i < webhooks.length; i += APPEND_CHUNK) {
+          results.push(...(await appendChunk(tx, webhooks.slice(i, i + APPEND_CHUNK))));
+        }
+        return results;
+      });
+    },
+
+    claimPending(now, limit, leaseMs) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(
+          `SELECT id, channel, endpoint, dedupe_key, received_at, body FROM inbox
+           WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked}`,
+          [now, limit],
+        );
+        for (const row of rows) await tx.execute('UPDATE inbox SET claimed_until = $2 WHERE id = $1', [row.id, now + leaseMs]);
+        return rows.map((r) => ({ inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body) }));
+      });
+    },
+
+    settle(webhook, conversion, policy) {
+      return driver.transaction(async (tx) => {
+        // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
+        const [current] = await tx.query<{ state: string }>(`SELECT state FROM inbox WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [webhook.inboxId]);
+        if (!current || current.state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
+        if (conversion.kind !== 'converted') {
+          await settleInbox(tx, webhook.inboxId, conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined', conversion.reason);
+          return { state: conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined', detail: conversion.reason, copies: [] };
+        }
+        const copies: CopyOutcome[] = [];
+        for (const [index, event] of conversion.events.entries()) {
+          copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
+        }
+        await settleInbox(tx, webhook.inboxId, 'processed', null);
+        return { state: 'processed', detail: null, copies };
+      });
+    },
+
+    rescueDue(now, limit) {
+      return driver.transaction(async (tx) => {
+        const due = await tx.query<{ id: string; correlation_key: string }>(
+          'SELECT id, correlation_key FROM occurrences WHERE rescue_at IS NOT NULL AND rescue_at <= $1 ORDER BY rescue_at LIMIT $2',
+          [now, limit],
+        );
+        const rescued: CopyOutcome[] = [];
+        for (const { id, correlation_key } of due) {
+          // Same lock order as settle (key, then row), and re-read under the lock: a primary copy may have just won.
+          await tx.lockKey(correlation_key);
+          const [row] = await tx.query<OccurrenceRow>(`SELECT * FROM occurrences WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [id]);
+          if (!row || row.delivered_via != null || row.rescue_at == null || row.rescue_at > now) continue;
+          const channel: Channel = row.legacy_copy ? 'legacy' : 'events';
+          const copy = JSON.parse((row.legacy_copy ?? row.events_copy) as string) as RecordedCopy;
+          await tx.execute(
+            `UPDATE occurrences SET delivered_via = $2, delivery_reason = 'rescued', decided_at = $3, rescue_at = NULL WHERE id = $1`,
+            [id, channel, now],
+          );
+          await enqueueDelivery(tx, id, copy, 'rescued', now);
+          rescued.push({ occurrenceId: id, type: copy.event.type, channel, action: 'rescued', reason: 'rescued', lagMs: null });
+        }
+        return rescued;
+      });
+    },
+
+    claimDueDeliveries(now, limit, leaseMs) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number }>(
+          `SELECT occurrence_id, payload, attempts FROM deliveries
+           WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+           ORDER BY next_attempt_at LIMIT $2 ${skipLocked}`,
+          [now, limit],
+        );
+        for (const row of rows) {
+          await tx.execute('UPDATE deliveries SET claimed_until = $2 WHERE occurrence_id = $1', [row.occurrence_id, now + leaseMs]);
+        }
+        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts) }));
+      });
+    },
+
+    async markDelivered(occurrenceId, now) {
+      await driver.transaction((tx) =>
+        tx.execute(`UPDATE deliveries SET state = 'delivered', delivered_at = $2, attempts = attempts + 1, claimed_until = 0 WHERE occurrence_id = $1`, [occurrenceId, now]),
+      );
+    },
+
+    async markDeliveryFailed(occurrenceId, error, nextAttemptAt) {
+      await driver.transaction((tx) =>
+        tx.execute(
+          `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
+             state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
+           WHERE occurrence_id = $1`,
+          [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt],
+        ),
+      );
+    },
+
+    listDeadLetters(limit) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null; payload: string }>(
+          `SELECT occurrence_id, attempts, last_error, payload FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
+          [limit],
+        );
+        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error, payload: r.payload }));
+      });
+    },
+
+    replayDeadLetters(now) {
+      return driver.transaction((tx) =>
+        tx.execute(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0 WHERE state = 'dead'`, [now]),
+      );
+    },
+
+    listQuarantine(limit) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ id: number; channel: Channel; state: 'unrecognised' | 'quarantined'; detail: string | null; received_at: number }>(
+          `SELECT id, channel, state, detail, received_at FROM inbox WHERE state IN ('quarantined', 'unrecognised') ORDER BY id LIMIT $1`,
+          [limit],
+        );
+        return rows.map((r): QuarantinedWebhook => ({ inboxId: Number(r.id), channel: r.channel, state: r.state, detail: r.detail, receivedAt: Number(r.received_at) }));
+      });
+    },
+
+    replayQuarantine(now) {
+      return driver.transaction((tx) =>
+        tx.execute(
+          `UPDATE inbox SET state = 'pending', claimed_until = 0, processed_at = NULL
+           WHERE state IN ('quarantined', 'unrecognised') AND received_at <= $1`,
+          [now],
+        ),
+      );
+    },
+
+    purge(before) {
+      return driver.transaction(async (tx) => {
+        let removed = await tx.execute(`DELETE FROM inbox WHERE state = 'processed' AND processed_at < $1`, [before]);
+        removed += await tx.execute(`DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < $1`, [before]);
+        // An occurrence is forgotten only once it is decided (or shadow) and its delivery is finished.
+        removed += await tx.execute(
+          `DELETE FROM occurrences WHERE first_seen_at < $1 AND rescue_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.occurrence_id = occurrences.id)`,
+          [before],
+        );
+        return removed;
+      });
+    },
+
+    counts() {
+      return driver.transaction(async (tx): Promise<StoreCounts> => ({
+        inboxPending: await count(tx, `SELECT COUNT(*) AS n FROM inbox WHERE state = 'pending'`),
+        deliveriesPending: await count(tx, `SELECT COUNT(*) AS n FROM deliveries WHERE state = 'pending'`),
+        deadLetters: await count(tx, `SELECT COUNT(*) AS n FROM deliveries WHERE state = 'dead'`),
+        quarantined: await count(tx, `SELECT COUNT(*) AS n FROM inbox WHERE state IN ('quarantined', 'unrecognised')`),
+        held: await count(tx, `SELECT COUNT(*) AS n FROM occurrences WHERE rescue_at IS NOT NULL`),
+      }));
+    },
+
+    async ping() {
+      await driver.transaction((tx) => tx.query('SELECT 1 AS ok'));
+    },
+
+    close: () => driver.close(),
+  };
+}
