@@ -1,0 +1,681 @@
+/**
+ * The behaviour every CutoverStore must have, whatever database is underneath: the durable inbox,
+ * the cross-channel ledger (one delivery per real-world occurrence, whichever channel is primary
+ * and however the toggle flips between the copies) and the delivery outbox.
+ *
+ * Run by test/unit/sqlite-cutover-store.test.ts and test/integration/postgres-cutover-store.test.ts.
+ * `makeStore` must hand out a migrated, empty store each time.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Channel, DomainEvent, KeyStrength, WebhookSource } from '../../src/domain/domain-event.js';
+import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
+import { occurrenceIdFor } from '../../src/domain/ledger.js';
+import type { CopyOutcome, CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../../src/store/cutover-store.js';
+import {
+  T0,
+  buildConversion,
+  buildDomainEvent,
+  buildInvalid,
+  buildNewWebhook,
+  buildUnrecognised,
+  policy,
+  toStored,
+} from '../support/builders.js';
+
+const GRACE_MS = 60_000;
+const WINDOW_MS = 300_000;
+const LEASE_MS = 30_000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Long after every time the tests use: everything enqueued is due by then. */
+const LATER = T0 + DAY_MS;
+
+const legacyPrimary = policy('legacy', GRACE_MS, WINDOW_MS);
+const eventsPrimary = policy('events', GRACE_MS, WINDOW_MS);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let windowedSequence = 0;
+/** `connection.connected`: carried by both channels, keyed by company + connection + status (windowed). */
+function windowedEvent(overrides: Partial<DomainEvent> = {}): DomainEvent {
+  windowedSequence += 1;
+  return buildDomainEvent({
+    type: 'connection.connected',
+    keyStrength: 'windowed',
+    correlationKey: `company-1|connection-${windowedSequence}|Linked`,
+    occurredAt: null,
+    connectionId: `connection-${windowedSequence}`,
+    data: { status: 'Linked' },
+    ...overrides,
+  });
+}
+
+/** `write.succeeded` (strong key) or `connection.connected` (windowed key): both channels carry either. */
+const bothChannelsEvent = (strength: KeyStrength): DomainEvent => (strength === 'strong' ? buildDomainEvent() : windowedEvent());
+
+const idsOf = (due: readonly { occurrenceId: string }[]) => due.map((d) => d.occurrenceId);
+
+const other = (channel: Channel): Channel => (channel === 'legacy' ? 'events' : 'legacy');
+
+export function describeCutoverStoreContract(
+  name: string,
+  makeStore: () => Promise<{ store: CutoverStore; cleanup: () => Promise<void> }>,
+): void {
+  describe(`CutoverStore contract: ${name}`, () => {
+    let store: CutoverStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    /** Appends one webhook, expects it stored, and returns it as a claim would. */
+    async function receive(overrides: Partial<NewWebhook> = {}): Promise<StoredWebhook> {
+      const webhook = buildNewWebhook(overrides);
+      const [result] = await store.append([webhook]);
+      if (result?.status !== 'stored') throw new Error(`expected ${webhook.dedupeKey} to be stored, got ${JSON.stringify(result)}`);
+      return toStored(webhook, result.inboxId);
+    }
+
+    /** One channel's copy of `event`, received at `at` and settled under `ledgerPolicy`. */
+    async function copyOf(
+      event: DomainEvent,
+      channel: Channel,
+      at: number,
+      ledgerPolicy: LedgerPolicy,
+      source: WebhookSource | Channel = channel,
+    ): Promise<CopyOutcome & { webhook: StoredWebhook }> {
+      const webhook = await receive({ channel, receivedAt: at });
+      const result = await store.settle(webhook, buildConversion([event], source), ledgerPolicy);
+      expect(result.state).toBe('processed');
+      expect(result.copies).toHaveLength(1);
+      const [copy] = result.copies;
+      if (!copy) throw new Error('no copy outcome');
+      return { ...copy, webhook };
+    }
+
+    /** Claims (and so leases) every due delivery and returns the parsed payloads. */
+    async function claimPayloads(now = LATER): Promise<DeliveryPayload[]> {
+      const due = await store.claimDueDeliveries(now, 10_000, LEASE_MS);
+      return due.map((d) => JSON.parse(d.payload) as DeliveryPayload);
+    }
+
+    describe('append', () => {
+      it('when webhooks are appended, then each is stored with its own id and claimed back exactly as stored', async () => {
+        const a = buildNewWebhook({ channel: 'legacy', receivedAt: T0 });
+        // A new-format body posted to the legacy URL: channel and endpoint are kept apart.
+        const b = buildNewWebhook({ channel: 'events', endpoint: 'legacy', receivedAt: T0 + 1 });
+        const results = await store.append([a, b]);
+
+        expect(results.map((r) => r.status)).toEqual(['stored', 'stored']);
+        const [ra, rb] = results;
+        if (ra?.status !== 'stored' || rb?.status !== 'stored') throw new Error('not stored');
+        expect(ra.inboxId).not.toBe(rb.inboxId);
+        expect(await store.claimPending(T0 + 10, 10, LEASE_MS)).toEqual([toStored(a, ra.inboxId), toStored(b, rb.inboxId)]);
+      });
+
+      it('when an empty batch is appended, then nothing is stored', async () => {
+        expect(await store.append([])).toEqual([]);
+        expect((await store.counts()).inboxPending).toBe(0);
+      });
+
+      it('when a webhook is delivered again on the same channel, then the redelivery is a duplicate and the first copy is kept', async () => {
+        const first = await receive({ channel: 'legacy', dedupeKey: 'alert-1', body: Buffer.from('{"first":true}') });
+        const redelivery = buildNewWebhook({ channel: 'legacy', dedupeKey: 'alert-1', receivedAt: T0 + 5_000, body: Buffer.from('{"second":true}') });
+
+        expect(await store.append([redelivery])).toEqual([{ status: 'duplicate' }]);
+        expect(await store.claimPending(LATER, 10, LEASE_MS)).toEqual([first]);
+      });
+
+      it('when one batch holds the same webhook twice, then the first is stored and the second is a duplicate', async () => {
+        const a = buildNewWebhook({ dedupeKey: 'alert-a' });
+        const b = buildNewWebhook({ dedupeKey: 'alert-b' });
+        const results = await store.append([a, b, { ...a, body: Buffer.from('{"again":true}') }]);
+
+        expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'duplicate']);
+        const claimed = await store.claimPending(LATER, 10, LEASE_MS);
+        expect(claimed.map((w) => [w.inboxId, w.dedupeKey, w.body.toString()])).toEqual([
+          [(results[0] as { inboxId: number }).inboxId, 'alert-a', a.body.toString()],
+          [(results[1] as { inboxId: number }).inboxId, 'alert-b', b.body.toString()],
+        ]);
+      });
+
+      it('when the same dedupe key arrives on the other channel, then it is stored as a webhook of its own', async () => {
+        await receive({ channel: 'legacy', dedupeKey: 'shared-key' });
+        const results = await store.append([buildNewWebhook({ channel: 'events', dedupeKey: 'shared-key' })]);
+
+        expect(results[0]?.status).toBe('stored');
+        expect((await store.claimPending(LATER, 10, LEASE_MS)).map((w) => w.channel)).toEqual(['legacy', 'events']);
+      });
+
+      it('when a body holds bytes that are not valid UTF-8, then they round-trip exactly', async () => {
+        const body = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0xe2, 0x82, 0x80, 0xed, 0xa0, 0x80, 0x5c, 0x27, 0x7d]);
+        const stored = await receive({ body });
+
+        const [claimed] = await store.claimPending(LATER, 10, LEASE_MS);
+        expect(claimed?.inboxId).toBe(stored.inboxId);
+        expect(Buffer.isBuffer(claimed?.body)).toBe(true);
+        expect(claimed?.body.equals(body)).toBe(true);
+      });
+
+      it('when a webhook is appended quarantined, then it is never claimed and is listed in quarantine with its reason', async () => {
+        const webhook = buildNewWebhook({ channel: 'events', receivedAt: T0 + 7, state: 'quarantined', detail: 'malformed_json' });
+        const [result] = await store.append([webhook]);
+        if (result?.status !== 'stored') throw new Error('not stored');
+
+        expect(await store.claimPending(LATER, 10, LEASE_MS)).toEqual([]);
+        expect(await store.listQuarantine(10)).toEqual([
+          { inboxId: result.inboxId, channel: 'events', state: 'quarantined', detail: 'malformed_json', receivedAt: T0 + 7 },
+        ]);
+        expect(await store.counts()).toMatchObject({ inboxPending: 0, quarantined: 1 });
+      });
+
+      it('when a batch is larger than one insert statement, then every webhook gets its own result, in order', async () => {
+        const webhooks = Array.from({ length: 1_201 }, (_, i) => buildNewWebhook({ receivedAt: T0 + i }));
+        // A redelivery of an early webhook far into the batch (another INSERT statement, same transaction).
+        webhooks[1_100] = { ...webhooks[3]!, receivedAt: T0 + 1_100 };
+        const results = await store.append(webhooks);
+
+        expect(results).toHaveLength(1_201);
+        expect(results[1_100]).toEqual({ status: 'duplicate' });
+        const ids = results.flatMap((r) => (r.status === 'stored' ? [r.inboxId] : []));
+        expect(new Set(ids).size).toBe(1_200);
+        expect((await store.counts()).inboxPending).toBe(1_200);
+      });
+    });
+
+    describe('claimPending', () => {
+      it('when pending webhooks are claimed, then the oldest come first and no more than the limit', async () => {
+        const stored: StoredWebhook[] = [];
+        for (let i = 0; i < 5; i += 1) stored.push(await receive({ receivedAt: T0 + i }));
+
+        expect(await store.claimPending(T0 + 100, 3, LEASE_MS)).toEqual(stored.slice(0, 3));
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS)).toEqual(stored.slice(3));
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS)).toEqual([]);
+      });
+
+      it('when a claimed webhook is still leased, then it is not claimed again, and when the lease has ended, then it is', async () => {
+        const webhook = await receive({ receivedAt: T0 });
+
+        expect(await store.claimPending(T0, 10, LEASE_MS)).toEqual([webhook]);
+        expect(await store.claimPending(T0 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([]);
+        expect(await store.claimPending(T0 + LEASE_MS, 10, LEASE_MS)).toEqual([webhook]);
+      });
+
+      it('when a claimed webhook is settled, then it is never claimed again', async () => {
+        const webhook = await receive({ receivedAt: T0 });
+        await store.claimPending(T0, 10, LEASE_MS);
+        await store.settle(webhook, buildConversion([buildDomainEvent()], 'legacy'), legacyPrimary);
+
+        expect(await store.claimPending(LATER, 10, LEASE_MS)).toEqual([]);
+        expect((await store.counts()).inboxPending).toBe(0);
+      });
+    });
+
+    describe('settle and the ledger', () => {
+      for (const strength of ['strong', 'windowed'] as const) {
+        describe(`${strength} key`, () => {
+          it('when the primary copy comes first, then it is delivered once, and when the shadow copy follows, then it is a match with its lag and still one delivery', async () => {
+            const event = bothChannelsEvent(strength);
+            const primary = await copyOf(event, 'legacy', T0, legacyPrimary);
+            expect(primary).toMatchObject({ type: event.type, channel: 'legacy', action: 'deliver', reason: 'primary', lagMs: null });
+            expect((await store.counts()).deliveriesPending).toBe(1);
+
+            const shadow = await copyOf(event, 'events', T0 + 1_500, legacyPrimary);
+            expect(shadow).toMatchObject({ occurrenceId: primary.occurrenceId, channel: 'events', action: 'match', reason: null, lagMs: 1_500 });
+            expect(await store.counts()).toMatchObject({ deliveriesPending: 1, held: 0 });
+
+            const payloads = await claimPayloads();
+            expect(payloads).toHaveLength(1);
+            expect(payloads[0]).toMatchObject({ id: primary.occurrenceId, source: { channel: 'legacy' }, delivery: { reason: 'primary' } });
+          });
+
+          it('when the shadow copy comes first, then it is held, and when the primary copy follows, then the primary copy is delivered', async () => {
+            const event = bothChannelsEvent(strength);
+            const shadow = await copyOf(event, 'events', T0, legacyPrimary);
+            expect(shadow).toMatchObject({ channel: 'events', action: 'hold', reason: null, lagMs: null });
+            expect(await store.counts()).toMatchObject({ deliveriesPending: 0, held: 1 });
+
+            const primary = await copyOf(event, 'legacy', T0 + 2_000, legacyPrimary);
+            expect(primary).toMatchObject({ occurrenceId: shadow.occurrenceId, channel: 'legacy', action: 'deliver', reason: 'primary', lagMs: 2_000 });
+            expect(await store.counts()).toMatchObject({ deliveriesPending: 1, held: 0 });
+            expect(await store.rescueDue(LATER, 100)).toEqual([]);
+
+            const payloads = await claimPayloads();
+            expect(payloads).toHaveLength(1);
+            expect(payloads[0]).toMatchObject({ id: shadow.occurrenceId, source: { channel: 'legacy' }, delivery: { reason: 'primary' } });
+          });
+
+          it('when only the shadow copy comes, then it is held until the grace period is over and then rescued exactly once', async () => {
+            const event = bothChannelsEvent(strength);
+            const source: WebhookSource = { channel: 'events', id: 'event-shadow-1', type: 'connection.connected' };
+            const shadow = await copyOf(event, 'events', T0, legacyPrimary, source);
+            expect(shadow.action).toBe('hold');
+
+            expect(await store.rescueDue(T0 + GRACE_MS - 1, 100)).toEqual([]);
+            expect((await store.counts()).held).toBe(1);
+            expect(await store.rescueDue(T0 + GRACE_MS, 100)).toEqual([
+              { occurrenceId: shadow.occurrenceId, type: event.type, channel: 'events', action: 'rescued', reason: 'rescued', lagMs: null },
+            ]);
+            expect(await store.rescueDue(LATER, 100)).toEqual([]);
+            expect(await store.counts()).toMatchObject({ deliveriesPending: 1, held: 0 });
+
+            // The primary copy turning up after the rescue is only a match.
+            const late = await copyOf(event, 'legacy', T0 + GRACE_MS + 10, legacyPrimary);
+            expect(late).toMatchObject({ occurrenceId: shadow.occurrenceId, action: 'match' });
+
+            const payloads = await claimPayloads();
+            expect(payloads).toHaveLength(1);
+            expect(payloads[0]).toMatchObject({
+              id: shadow.occurrenceId,
+              source: { channel: 'events', id: 'event-shadow-1', type: 'connection.connected' },
+              delivery: { reason: 'rescued' },
+            });
+          });
+
+          it('when the toggle flips between the copies (legacy primary for the first, events for the second), then the occurrence is delivered exactly once', async () => {
+            const event = bothChannelsEvent(strength);
+            const first = await copyOf(event, 'legacy', T0, legacyPrimary);
+            const second = await copyOf(event, 'events', T0 + 1_000, eventsPrimary);
+
+            expect(first.action).toBe('deliver');
+            expect(second).toMatchObject({ occurrenceId: first.occurrenceId, action: 'match' });
+            expect(await store.rescueDue(LATER, 100)).toEqual([]);
+            expect((await claimPayloads()).map((p) => p.id)).toEqual([first.occurrenceId]);
+          });
+
+          it('when the toggle flips the other way between the copies, then both are shadow copies, held, and rescued once', async () => {
+            const event = bothChannelsEvent(strength);
+            const first = await copyOf(event, 'events', T0, legacyPrimary);
+            const second = await copyOf(event, 'legacy', T0 + 1_000, eventsPrimary);
+
+            expect(first.action).toBe('hold');
+            expect(second).toMatchObject({ occurrenceId: first.occurrenceId, action: 'hold', lagMs: 1_000 });
+            expect(await store.counts()).toMatchObject({ held: 1, deliveriesPending: 0 });
+            // The deadline is the first held copy's.
+            expect(await store.rescueDue(T0 + GRACE_MS - 1, 100)).toEqual([]);
+            const rescued = await store.rescueDue(T0 + GRACE_MS, 100);
+            expect(rescued.map((r) => [r.occurrenceId, r.action])).toEqual([[first.occurrenceId, 'rescued']]);
+            expect(await store.rescueDue(LATER, 100)).toEqual([]);
+
+            const payloads = await claimPayloads();
+            expect(payloads.map((p) => [p.id, p.delivery.reason])).toEqual([[first.occurrenceId, 'rescued']]);
+          });
+
+          it('when a second copy comes from the channel that already sent one, then it is a duplicate and nothing more is delivered', async () => {
+            // Strong keys: the same occurrence. Windowed keys: a repeat of the transition, a new occurrence.
+            const event = bothChannelsEvent(strength);
+            const first = await copyOf(event, 'legacy', T0, legacyPrimary);
+            const again = await copyOf(event, 'legacy', T0 + 1_000, legacyPrimary);
+            if (strength === 'strong') {
+              expect(again).toMatchObject({ occurrenceId: first.occurrenceId, action: 'duplicate', reason: null, lagMs: null });
+              expect((await store.counts()).deliveriesPending).toBe(1);
+              // The other channel's copy still pairs with the occurrence.
+              expect((await copyOf(event, 'events', T0 + 2_000, legacyPrimary)).action).toBe('match');
+              expect((await store.counts()).deliveriesPending).toBe(1);
+            } else {
+              expect(again.occurrenceId).not.toBe(first.occurrenceId);
+              expect(again.action).toBe('deliver');
+            }
+          });
+        });
+      }
+
+      it('when a held shadow copy is sent twice, then the second is a duplicate and the occurrence is rescued once', async () => {
+        const event = buildDomainEvent();
+        const first = await copyOf(event, 'events', T0, legacyPrimary);
+        const again = await copyOf(event, 'events', T0 + 1_000, legacyPrimary);
+
+        expect(first.action).toBe('hold');
+        expect(again).toMatchObject({ occurrenceId: first.occurrenceId, action: 'duplicate' });
+        expect((await store.counts()).held).toBe(1);
+        expect(await store.rescueDue(LATER, 100)).toHaveLength(1);
+        expect(await claimPayloads()).toHaveLength(1);
+      });
+
+      it('when the primary channel differs per company, then each occurrence is decided with its own company', async () => {
+        const perCompany = policy((companyId) => (companyId === 'company-on' ? 'events' : 'legacy'), GRACE_MS, WINDOW_MS);
+        const on = await copyOf(buildDomainEvent({ companyId: 'company-on' }), 'events', T0, perCompany);
+        const off = await copyOf(buildDomainEvent({ companyId: 'company-off' }), 'events', T0, perCompany);
+
+        expect(on.action).toBe('deliver');
+        expect(off.action).toBe('hold');
+      });
+
+      it('when an events-only type comes while legacy is primary, then it is recorded as shadow and never delivered nor rescued', async () => {
+        const event = windowedEvent({ type: 'connection.failed', data: { status: 'Failed' } });
+        const copy = await copyOf(event, 'events', T0, legacyPrimary);
+
+        expect(copy).toMatchObject({ action: 'shadow', reason: null });
+        expect(await store.counts()).toMatchObject({ held: 0, deliveriesPending: 0 });
+        expect(await store.rescueDue(LATER, 100)).toEqual([]);
+        expect(await claimPayloads()).toEqual([]);
+      });
+
+      it('when an events-only type comes while events is primary, then it is delivered as the only channel', async () => {
+        const copy = await copyOf(windowedEvent({ type: 'connection.failed' }), 'events', T0, eventsPrimary);
+
+        expect(copy).toMatchObject({ action: 'deliver', reason: 'only-channel' });
+        expect((await claimPayloads()).map((p) => [p.type, p.delivery.reason])).toEqual([['connection.failed', 'only-channel']]);
+      });
+
+      it('when a legacy-only type comes, then it is delivered whichever channel is primary', async () => {
+        const underLegacy = await copyOf(buildDomainEvent({ type: 'write.pending' }), 'legacy', T0, legacyPrimary);
+        const underEvents = await copyOf(buildDomainEvent({ type: 'write.pending' }), 'legacy', T0 + 1, eventsPrimary);
+
+        expect(underLegacy).toMatchObject({ action: 'deliver', reason: 'only-channel' });
+        expect(underEvents).toMatchObject({ action: 'deliver', reason: 'only-channel' });
+        expect(await claimPayloads()).toHaveLength(2);
+      });
+
+      it('when one windowed key repeats (L1, N1, L2, N2), then the copies pair into two occurrences with two deliveries', async () => {
+        const event = windowedEvent();
+        const l1 = await copyOf(event, 'legacy', T0, legacyPrimary);
+        const n1 = await copyOf(event, 'events', T0 + 1_000, legacyPrimary);
+        const l2 = await copyOf(event, 'legacy', T0 + 2_000, legacyPrimary);
+        const n2 = await copyOf(event, 'events', T0 + 3_000, legacyPrimary);
+
+        expect([l1.action, n1.action, l2.action, n2.action]).toEqual(['deliver', 'match', 'deliver', 'match']);
+        expect(n1.occurrenceId).toBe(l1.occurrenceId);
+        expect(n2.occurrenceId).toBe(l2.occurrenceId);
+        expect(l2.occurrenceId).not.toBe(l1.occurrenceId);
+        expect(new Set((await claimPayloads()).map((p) => p.id))).toEqual(new Set([l1.occurrenceId, l2.occurrenceId]));
+      });
+
+      it('when one windowed key repeats on one channel before the other catches up (L1, L2, N1, N2), then each copy pairs with the earliest open occurrence', async () => {
+        const event = windowedEvent();
+        const l1 = await copyOf(event, 'legacy', T0, legacyPrimary);
+        const l2 = await copyOf(event, 'legacy', T0 + 1_000, legacyPrimary);
+        const n1 = await copyOf(event, 'events', T0 + 2_000, legacyPrimary);
+        const n2 = await copyOf(event, 'events', T0 + 3_000, legacyPrimary);
+
+        expect([n1.occurrenceId, n2.occurrenceId]).toEqual([l1.occurrenceId, l2.occurrenceId]);
+        expect([n1.action, n2.action]).toEqual(['match', 'match']);
+        expect(await claimPayloads()).toHaveLength(2);
+      });
+
+      it('when two copies of a windowed key arrive farther apart than the window, then they do not pair', async () => {
+        const event = windowedEvent();
+        const l1 = await copyOf(event, 'legacy', T0, legacyPrimary);
+        const n1 = await copyOf(event, 'events', T0 + WINDOW_MS + 1, legacyPrimary);
+
+        expect(n1.occurrenceId).not.toBe(l1.occurrenceId);
+        expect(n1).toMatchObject({ action: 'hold', lagMs: null });
+        expect(await store.rescueDue(LATER, 100)).toHaveLength(1);
+        expect(await claimPayloads()).toHaveLength(2);
+      });
+
+      it('when a webhook converts into several events, then each is settled as its own occurrence', async () => {
+        const webhook = await receive({ channel: 'legacy' });
+        const result = await store.settle(
+          webhook,
+          buildConversion([buildDomainEvent(), buildDomainEvent({ type: 'write.pending' })], 'legacy'),
+          eventsPrimary,
+        );
+
+        expect(result.copies.map((c) => [c.type, c.action])).toEqual([
+          ['write.succeeded', 'hold'],
+          ['write.pending', 'deliver'],
+        ]);
+        expect(await store.counts()).toMatchObject({ held: 1, deliveriesPending: 1, inboxPending: 0 });
+      });
+
+      it('when an unrecognised webhook is settled, then its row is unrecognised with the reason, listed in quarantine, and nothing is delivered', async () => {
+        const webhook = await receive({ channel: 'events', receivedAt: T0 + 3 });
+        const result = await store.settle(webhook, buildUnrecognised('events', 'unknown_event_type'), legacyPrimary);
+
+        expect(result).toEqual({ state: 'unrecognised', detail: 'unknown_event_type', copies: [] });
+        expect(await store.listQuarantine(10)).toEqual([
+          { inboxId: webhook.inboxId, channel: 'events', state: 'unrecognised', detail: 'unknown_event_type', receivedAt: T0 + 3 },
+        ]);
+        expect(await store.counts()).toMatchObject({ inboxPending: 0, quarantined: 1, deliveriesPending: 0 });
+        expect(await store.claimPending(LATER, 10, LEASE_MS)).toEqual([]);
+      });
+
+      it('when an invalid webhook is settled, then its row is quarantined with the reason', async () => {
+        const webhook = await receive({ channel: 'legacy', receivedAt: T0 + 4 });
+        const result = await store.settle(webhook, buildInvalid('legacy', 'missing_company_id'), legacyPrimary);
+
+        expect(result).toEqual({ state: 'quarantined', detail: 'missing_company_id', copies: [] });
+        expect(await store.listQuarantine(10)).toEqual([
+          { inboxId: webhook.inboxId, channel: 'legacy', state: 'quarantined', detail: 'missing_company_id', receivedAt: T0 + 4 },
+        ]);
+        expect(await store.claimPending(LATER, 10, LEASE_MS)).toEqual([]);
+      });
+
+      it('when quarantine is replayed, then those webhooks are claimable again and settle normally', async () => {
+        const unrecognised = await receive({ channel: 'events', receivedAt: T0 });
+        await store.settle(unrecognised, buildUnrecognised('events'), legacyPrimary);
+        const invalid = await receive({ channel: 'legacy', receivedAt: T0 + 1 });
+        await store.settle(invalid, buildInvalid('legacy'), legacyPrimary);
+        const malformed = buildNewWebhook({ channel: 'legacy', receivedAt: T0 + 2, state: 'quarantined', detail: 'malformed_json' });
+        await store.append([malformed]);
+
+        expect(await store.replayQuarantine(LATER)).toBe(3);
+        const claimed = await store.claimPending(LATER, 10, LEASE_MS);
+        expect(claimed.map((w) => w.dedupeKey)).toEqual([unrecognised.dedupeKey, invalid.dedupeKey, malformed.dedupeKey]);
+        for (const webhook of claimed) {
+          const result = await store.settle(webhook, buildConversion([buildDomainEvent({ type: 'write.pending' })], 'legacy'), legacyPrimary);
+          expect(result.state).toBe('processed');
+        }
+        expect(await store.listQuarantine(10)).toEqual([]);
+        expect(await store.counts()).toMatchObject({ quarantined: 0, inboxPending: 0, deliveriesPending: 3 });
+      });
+
+      it('when an already-settled webhook is settled again, then nothing changes', async () => {
+        const event = buildDomainEvent();
+        const webhook = await receive({ channel: 'legacy', receivedAt: T0 });
+        await store.settle(webhook, buildConversion([event], 'legacy'), legacyPrimary);
+        const countsBefore = await store.counts();
+
+        const again = await store.settle(webhook, buildConversion([buildDomainEvent()], 'legacy'), legacyPrimary);
+        const asInvalid = await store.settle(webhook, buildInvalid('legacy'), legacyPrimary);
+
+        expect(again.copies).toEqual([]);
+        expect(asInvalid.copies).toEqual([]);
+        expect(await store.counts()).toEqual(countsBefore);
+        expect(await store.listQuarantine(10)).toEqual([]);
+        expect(await claimPayloads()).toHaveLength(1);
+      });
+
+      it('when a quarantined webhook is settled again without a replay, then it stays quarantined and nothing is delivered', async () => {
+        const webhook = await receive({ channel: 'legacy', receivedAt: T0 });
+        await store.settle(webhook, buildInvalid('legacy', 'missing_company_id'), legacyPrimary);
+
+        const again = await store.settle(webhook, buildConversion([buildDomainEvent()], 'legacy'), legacyPrimary);
+
+        expect(again.copies).toEqual([]);
+        expect((await store.listQuarantine(10)).map((q) => [q.inboxId, q.state, q.detail])).toEqual([[webhook.inboxId, 'quarantined', 'missing_company_id']]);
+        expect((await store.counts()).deliveriesPending).toBe(0);
+      });
+
+      it('when an occurrence is delivered, then its payload carries the occurrence id, type, time, company, data and source', async () => {
+        const event = buildDomainEvent({
+          occurredAt: '2024-05-01T10:00:00.000Z',
+          companyId: 'company-42',
+          connectionId: 'connection-7',
+          data: { dataType: 'invoices', status: 'Success', recordCount: 3, retried: false, note: null },
+        });
+        const source: WebhookSource = { channel: 'legacy', id: 'alert-123', type: 'PushOperationStatusChanged' };
+        await copyOf(event, 'legacy', T0, legacyPrimary, source);
+
+        const [delivery] = await store.claimDueDeliveries(LATER, 10, LEASE_MS);
+        expect(delivery?.attempts).toBe(0);
+        expect(JSON.parse(delivery?.payload ?? 'null')).toEqual({
+          id: occurrenceIdFor(event, ''),
+          type: 'write.succeeded',
+          occurredAt: '2024-05-01T10:00:00.000Z',
+          companyId: 'company-42',
+          connectionId: 'connection-7',
+          data: { dataType: 'invoices', status: 'Success', recordCount: 3, retried: false, note: null },
+          source: { channel: 'legacy', id: 'alert-123', type: 'PushOperationStatusChanged' },
+          delivery: { reason: 'primary' },
+        });
+        expect(delivery?.occurrenceId).toBe(occurrenceIdFor(event, ''));
+      });
+
+      it('when an event carries no time of its own, then the payload gives its arrival time', async () => {
+        await copyOf(buildDomainEvent({ occurredAt: null }), 'legacy', T0 + 1_234, legacyPrimary);
+
+        const [payload] = await claimPayloads();
+        expect(payload?.occurredAt).toBe(new Date(T0 + 1_234).toISOString());
+      });
+
+      for (const delivering of ['legacy', 'events'] as const) {
+        it(`when the ${delivering} copy of a strong occurrence is the one delivered, then the payload id is the occurrence id either copy is given`, async () => {
+          const event = buildDomainEvent();
+          const ledger = policy(delivering, GRACE_MS, WINDOW_MS);
+          const shadow = await copyOf(event, other(delivering), T0, ledger);
+          const primary = await copyOf(event, delivering, T0 + 500, ledger);
+
+          expect(shadow.occurrenceId).toBe(primary.occurrenceId);
+          expect(primary.occurrenceId).toBe(occurrenceIdFor(event, ''));
+          const payloads = await claimPayloads();
+          expect(payloads.map((p) => [p.id, p.source.channel])).toEqual([[primary.occurrenceId, delivering]]);
+        });
+      }
+    });
+
+    describe('deliveries', () => {
+      /** Three occurrences delivered from their legacy copies at T0, T0+1, T0+2; their ids in that order. */
+      async function deliverThree(): Promise<string[]> {
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i += 1) ids.push((await copyOf(buildDomainEvent(), 'legacy', T0 + i, legacyPrimary)).occurrenceId);
+        return ids;
+      }
+      it('when deliveries are due, then they are claimed oldest first up to the limit, and a leased one is not claimed again within its lease', async () => {
+        const ids = await deliverThree();
+
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10, 2, LEASE_MS))).toEqual(ids.slice(0, 2));
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS))).toEqual(ids.slice(2));
+        expect(await store.claimDueDeliveries(T0 + 10 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([]);
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10 + LEASE_MS, 10, LEASE_MS))).toEqual(ids);
+      });
+
+      it('when a delivery is marked delivered, then it is no longer due', async () => {
+        const ids = await deliverThree();
+        await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.markDelivered(ids[0]!, T0 + 20);
+
+        expect(idsOf(await store.claimDueDeliveries(LATER, 10, LEASE_MS))).toEqual(ids.slice(1));
+        expect((await store.counts()).deliveriesPending).toBe(2);
+      });
+
+      it('when a delivery fails with a next attempt time, then it is due again at that time and not before', async () => {
+        const ids = await deliverThree();
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10, 1, LEASE_MS))).toEqual([ids[0]]);
+        await store.markDeliveryFailed(ids[0]!, 'HTTP 503 Service Unavailable', T0 + 5_000);
+
+        expect(idsOf(await store.claimDueDeliveries(T0 + 4_999, 10, LEASE_MS))).toEqual(ids.slice(1));
+        const retried = await store.claimDueDeliveries(T0 + 5_000, 10, LEASE_MS);
+        expect(retried.map((d) => [d.occurrenceId, d.attempts])).toEqual([[ids[0], 1]]);
+        expect((await store.counts()).deliveriesPending).toBe(3);
+      });
+
+      it('when a delivery fails with no next attempt, then it is dead-lettered: listed, counted and never due', async () => {
+        const ids = await deliverThree();
+        const [claimed] = await store.claimDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.markDeliveryFailed(ids[0]!, 'HTTP 400 Bad Request', null);
+
+        expect(await store.listDeadLetters(10)).toEqual([
+          { occurrenceId: ids[0], attempts: 1, lastError: 'HTTP 400 Bad Request', payload: claimed?.payload },
+        ]);
+        expect(await store.counts()).toMatchObject({ deadLetters: 1, deliveriesPending: 2 });
+        expect(idsOf(await store.claimDueDeliveries(LATER, 10, LEASE_MS))).toEqual(ids.slice(1));
+      });
+
+      it('when dead letters are replayed, then they are due again and no longer listed', async () => {
+        const ids = await deliverThree();
+        await store.markDeliveryFailed(ids[0]!, 'HTTP 400', null);
+        await store.markDeliveryFailed(ids[1]!, 'HTTP 422', null);
+
+        expect(await store.replayDeadLetters(T0 + 100)).toBe(2);
+        expect(await store.listDeadLetters(10)).toEqual([]);
+        expect(await store.counts()).toMatchObject({ deadLetters: 0, deliveriesPending: 3 });
+        expect(new Set(idsOf(await store.claimDueDeliveries(T0 + 100, 10, LEASE_MS)))).toEqual(new Set(ids));
+      });
+    });
+
+    describe('purge', () => {
+      it('when purging, then settled webhooks, finished deliveries and decided occurrences older than the cutoff are forgotten, and recent or unfinished ones are kept', async () => {
+        // processed_at is stamped by the store itself, so this test runs on the wall clock.
+        const old = Date.now() - 10 * DAY_MS;
+        const eventA = buildDomainEvent(); // delivered and finished: forgotten
+        const eventB = buildDomainEvent(); // delivered, delivery still pending: kept
+        const eventD = buildDomainEvent(); // dead-lettered: kept
+        const eventH = buildDomainEvent(); // held, not decided: kept
+        const a = await copyOf(eventA, 'legacy', old, legacyPrimary);
+        await store.markDelivered(a.occurrenceId, old + 1_000);
+        const b = await copyOf(eventB, 'legacy', old + 1, legacyPrimary);
+        const d = await copyOf(eventD, 'legacy', old + 2, legacyPrimary);
+        await store.markDeliveryFailed(d.occurrenceId, 'HTTP 400', null);
+        await copyOf(eventH, 'events', old + 3, legacyPrimary);
+        const quarantined = await receive({ receivedAt: old + 4 });
+        await store.settle(quarantined, buildInvalid('legacy'), legacyPrimary);
+        const pending = await receive({ receivedAt: old + 5 });
+
+        await sleep(5);
+        const cutoff = Date.now();
+        const eventR = buildDomainEvent(); // recent: kept
+        const r = await copyOf(eventR, 'legacy', cutoff, legacyPrimary);
+        await store.markDelivered(r.occurrenceId, cutoff + 1);
+
+        expect(await store.purge(cutoff)).toBeGreaterThan(0);
+        expect(await store.purge(cutoff)).toBe(0);
+
+        expect(await store.counts()).toEqual({ inboxPending: 1, deliveriesPending: 1, deadLetters: 1, quarantined: 1, held: 1 });
+        expect((await store.claimPending(Date.now(), 10, LEASE_MS)).map((w) => w.inboxId)).toEqual([pending.inboxId]);
+        expect((await store.listQuarantine(10)).map((q) => q.inboxId)).toEqual([quarantined.inboxId]);
+        expect((await store.listDeadLetters(10)).map((l) => l.occurrenceId)).toEqual([d.occurrenceId]);
+        expect(idsOf(await store.claimDueDeliveries(Date.now(), 10, LEASE_MS))).toEqual([b.occurrenceId]);
+
+        // Kept occurrences still pair with a late copy; the forgotten one does not.
+        const now = Date.now();
+        expect((await copyOf(eventB, 'events', now, legacyPrimary)).action).toBe('match');
+        expect((await copyOf(eventR, 'events', now, legacyPrimary)).action).toBe('match');
+        expect((await copyOf(eventA, 'events', now, legacyPrimary)).action).toBe('hold');
+        // Kept settled webhooks still deduplicate redeliveries; forgotten ones no longer do.
+        const redeliver = (w: StoredWebhook) => store.append([buildNewWebhook({ channel: w.channel, dedupeKey: w.dedupeKey, receivedAt: now })]);
+        expect(await redeliver(r.webhook)).toEqual([{ status: 'duplicate' }]);
+        expect(await redeliver(pending)).toEqual([{ status: 'duplicate' }]);
+        expect(await redeliver(quarantined)).toEqual([{ status: 'duplicate' }]);
+        expect((await redeliver(a.webhook))[0]?.status).toBe('stored');
+      });
+    });
+
+    describe('counts and housekeeping', () => {
+      it('when the store is empty, then every count is zero', async () => {
+        expect(await store.counts()).toEqual({ inboxPending: 0, deliveriesPending: 0, deadLetters: 0, quarantined: 0, held: 0 });
+      });
+
+      it('when there are pending webhooks, pending deliveries, dead letters, quarantined webhooks and held occurrences, then counts reflects each', async () => {
+        await receive();
+        await receive();
+        await store.append([buildNewWebhook({ state: 'quarantined', detail: 'malformed_json' })]);
+        await store.settle(await receive({ channel: 'events' }), buildUnrecognised('events'), legacyPrimary);
+        await store.settle(await receive(), buildInvalid('legacy'), legacyPrimary);
+        await copyOf(buildDomainEvent(), 'events', T0, legacyPrimary);
+        const delivered = await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
+        const dead = await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
+        await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
+        await store.markDelivered(delivered.occurrenceId, T0 + 1);
+        await store.markDeliveryFailed(dead.occurrenceId, 'HTTP 400', null);
+
+        expect(await store.counts()).toEqual({ inboxPending: 2, deliveriesPending: 1, deadLetters: 1, quarantined: 3, held: 1 });
+      });
+
+      it('when migrate runs again, then what is stored is kept', async () => {
+        await receive();
+        await store.migrate();
+
+        expect((await store.counts()).inboxPending).toBe(1);
+      });
+
+      it('when pinged, then it answers', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
