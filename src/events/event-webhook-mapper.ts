@@ -318,7 +318,8 @@ function convertReport(reportType: string, outcome: Outcome, payload: object, ct
   const type: DomainEventType = outcome === 'successful' ? 'report.generated' : 'report.generationFailed';
   const reportId = identifier(parsed.data.id);
   const data = { reportType };
-  if (reportId !== null) return [event(ctx, type, [type, reportId], 'strong', companyId, null, data)];
+  // The report type is part of the key: Codat's samples reuse one report id across report types.
+  if (reportId !== null) return [event(ctx, type, [type, reportType, reportId], 'strong', companyId, null, data)];
   return [event(ctx, type, [type, companyId, reportType], 'windowed', companyId, null, data)];
 }
 

@@ -213,35 +213,34 @@ export async function createUnleashToggleReader(options: UnleashToggleReaderOpti
   // Always listen: an 'error' event without a listener would crash the process.
   unleash.on('error', (err: unknown) => {
     const message = messageOf(err);
+    const pollFailed = inFlight && message.startsWith('Unleash Repository error');
+    if (pollFailed) settle(); // also after close(): it is waiting for this poll
     if (closed) return;
-    if (inFlight && message.startsWith('Unleash Repository error')) {
-      if (/responded (401|403)\b/.test(message)) {
-        tokenRejected = true;
-        logger.error(
-          'Unleash refused the API token: the SDK stops polling for good; serving the last known flags until restart',
-          { url, error: message },
-        );
-        serverReachable = false;
-        lastError = message;
-        firstOutcome?.();
-      } else {
-        markUnreachable(message);
-      }
-      settle();
+    if (!pollFailed) {
+      logger.error('Unleash SDK error', { error: message });
       return;
     }
-    logger.error('Unleash SDK error', { error: message });
+    if (/responded (401|403)\b/.test(message)) {
+      tokenRejected = true;
+      logger.error(
+        'Unleash refused the API token: the SDK stops polling for good; serving the last known flags until restart',
+        { url, error: message },
+      );
+      serverReachable = false;
+      lastError = message;
+      firstOutcome?.();
+      return;
+    }
+    markUnreachable(message);
   });
 
   unleash.on('warn', (msg: unknown) => {
     const message = messageOf(msg);
+    const pollFailed = inFlight && isFetchWarning(message);
+    if (pollFailed) settle();
     if (closed) return;
-    if (inFlight && isFetchWarning(message)) {
-      markUnreachable(message);
-      settle();
-      return;
-    }
-    logger.warn('Unleash SDK warning', { warning: message });
+    if (pollFailed) markUnreachable(message);
+    else logger.warn('Unleash SDK warning', { warning: message });
   });
 
   unleash.start().catch((err: unknown) => {

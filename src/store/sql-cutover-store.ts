@@ -78,7 +78,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       [event.correlationKey, arrivedAt - windowMs, arrivedAt + windowMs],
     );
     if (row) return { id: row.id, row };
-    return { id: occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`), row: null };
+    // This very copy may have opened an occurrence already (a redelivery once retention forgot the
+    // inbox row): the ledger then sees it as a duplicate instead of inserting the same id again.
+    const id = occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`);
+    const [own] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
+    return { id, row: own ?? null };
   }
 
   async function settleEvent(tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy): Promise<CopyOutcome> {

@@ -370,31 +370,26 @@ export function describeCutoverStoreContract(
         expect(await claimPayloads()).toHaveLength(2);
       });
 
-      it('when one windowed key repeats (L1, N1, L2, N2), then the copies pair into two occurrences with two deliveries', async () => {
-        const event = windowedEvent();
-        const l1 = await copyOf(event, 'legacy', T0, legacyPrimary);
-        const n1 = await copyOf(event, 'events', T0 + 1_000, legacyPrimary);
-        const l2 = await copyOf(event, 'legacy', T0 + 2_000, legacyPrimary);
-        const n2 = await copyOf(event, 'events', T0 + 3_000, legacyPrimary);
+      for (const order of ['L1 N1 L2 N2', 'L1 L2 N1 N2', 'N1 L1 N2 L2', 'N1 N2 L1 L2', 'L1 N1 N2 L2'] as const) {
+        it(`when one windowed key repeats in the order ${order}, then the copies pair into two occurrences (first with first) with two deliveries`, async () => {
+          const event = windowedEvent();
+          const copies = new Map<string, CopyOutcome>();
+          for (const [k, label] of order.split(' ').entries()) {
+            copies.set(label, await copyOf(event, label.startsWith('L') ? 'legacy' : 'events', T0 + 1_000 * k, legacyPrimary));
+          }
+          const id = (label: string) => copies.get(label)?.occurrenceId;
 
-        expect([l1.action, n1.action, l2.action, n2.action]).toEqual(['deliver', 'match', 'deliver', 'match']);
-        expect(n1.occurrenceId).toBe(l1.occurrenceId);
-        expect(n2.occurrenceId).toBe(l2.occurrenceId);
-        expect(l2.occurrenceId).not.toBe(l1.occurrenceId);
-        expect(new Set((await claimPayloads()).map((p) => p.id))).toEqual(new Set([l1.occurrenceId, l2.occurrenceId]));
-      });
-
-      it('when one windowed key repeats on one channel before the other catches up (L1, L2, N1, N2), then each copy pairs with the earliest open occurrence', async () => {
-        const event = windowedEvent();
-        const l1 = await copyOf(event, 'legacy', T0, legacyPrimary);
-        const l2 = await copyOf(event, 'legacy', T0 + 1_000, legacyPrimary);
-        const n1 = await copyOf(event, 'events', T0 + 2_000, legacyPrimary);
-        const n2 = await copyOf(event, 'events', T0 + 3_000, legacyPrimary);
-
-        expect([n1.occurrenceId, n2.occurrenceId]).toEqual([l1.occurrenceId, l2.occurrenceId]);
-        expect([n1.action, n2.action]).toEqual(['match', 'match']);
-        expect(await claimPayloads()).toHaveLength(2);
-      });
+          expect(id('N1')).toBe(id('L1'));
+          expect(id('N2')).toBe(id('L2'));
+          expect(id('L2')).not.toBe(id('L1'));
+          expect(copies.get('L1')?.action).toBe('deliver');
+          expect(copies.get('L2')?.action).toBe('deliver');
+          expect(await store.rescueDue(LATER, 100)).toEqual([]);
+          const payloads = await claimPayloads();
+          expect(new Set(payloads.map((p) => p.id))).toEqual(new Set([id('L1'), id('L2')]));
+          expect(payloads.map((p) => p.source.channel)).toEqual(['legacy', 'legacy']);
+        });
+      }
 
       it('when two copies of a windowed key arrive farther apart than the window, then they do not pair', async () => {
         const event = windowedEvent();
@@ -405,6 +400,20 @@ export function describeCutoverStoreContract(
         expect(n1).toMatchObject({ action: 'hold', lagMs: null });
         expect(await store.rescueDue(LATER, 100)).toHaveLength(1);
         expect(await claimPayloads()).toHaveLength(2);
+      });
+
+      it('when the copies of a windowed key are settled out of arrival order, then they pair within the window and not beyond it', async () => {
+        const near = windowedEvent();
+        const laterShadow = await copyOf(near, 'events', T0 + 1_000, legacyPrimary);
+        const earlierPrimary = await copyOf(near, 'legacy', T0, legacyPrimary);
+        expect(earlierPrimary).toMatchObject({ occurrenceId: laterShadow.occurrenceId, action: 'deliver', lagMs: 1_000 });
+
+        const far = windowedEvent();
+        const farShadow = await copyOf(far, 'events', T0 + WINDOW_MS + 1, legacyPrimary);
+        const farPrimary = await copyOf(far, 'legacy', T0, legacyPrimary);
+        expect(farPrimary.occurrenceId).not.toBe(farShadow.occurrenceId);
+        expect(farPrimary).toMatchObject({ action: 'deliver', lagMs: null });
+        expect((await store.counts()).held).toBe(1);
       });
 
       it('when a webhook converts into several events, then each is settled as its own occurrence', async () => {
@@ -643,6 +652,25 @@ export function describeCutoverStoreContract(
         expect(await redeliver(quarantined)).toEqual([{ status: 'duplicate' }]);
         expect((await redeliver(a.webhook))[0]?.status).toBe('stored');
       });
+
+      for (const strength of ['strong', 'windowed'] as const) {
+        it(`when a ${strength}-key webhook is redelivered after retention forgot it but while its occurrence is kept, then the copy is a duplicate`, async () => {
+          const event = bothChannelsEvent(strength);
+          const first = await copyOf(event, 'legacy', Date.now() - 10 * DAY_MS, legacyPrimary);
+          // A dead letter keeps its occurrence past retention.
+          await store.markDeliveryFailed(first.occurrenceId, 'HTTP 400', null);
+          await sleep(5);
+          await store.purge(Date.now());
+
+          const again = buildNewWebhook({ channel: 'legacy', dedupeKey: first.webhook.dedupeKey, receivedAt: Date.now() });
+          const [appended] = await store.append([again]);
+          if (appended?.status !== 'stored') throw new Error('the inbox should have forgotten the webhook');
+          const result = await store.settle(toStored(again, appended.inboxId), buildConversion([event], 'legacy'), legacyPrimary);
+
+          expect(result.copies.map((c) => [c.occurrenceId, c.action])).toEqual([[first.occurrenceId, 'duplicate']]);
+          expect(await store.counts()).toMatchObject({ inboxPending: 0, deliveriesPending: 0, deadLetters: 1 });
+        });
+      }
     });
 
     describe('counts and housekeeping', () => {

@@ -83,7 +83,7 @@ const writeEvent = (type: string, operation: string, dataType: string, status: s
 
 const reportEvent = (type: string, reportType: string): Expected => ({
   type,
-  key: `${type}|${REPORT_ID}`,
+  key: `${type}|${reportType}|${REPORT_ID}`,
   strength: 'strong',
   companyId: COMPANY,
   connectionId: null,

@@ -1,0 +1,104 @@
+/**
+ * The CutoverStore contract on a real PostgreSQL (a database of its own for this file, emptied
+ * before each test), plus what only PostgreSQL has: several replicas settling concurrently.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDriver } from '../../src/store/postgres-driver.js';
+import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import type { CutoverStore, StoredWebhook } from '../../src/store/cutover-store.js';
+import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
+import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
+import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+
+let database: TestDatabase | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** A store on its own pool: one "replica". */
+function openReplica(poolSize = 5): { store: CutoverStore; truncate(): Promise<void> } {
+  if (!database) throw new Error('test database not created');
+  const driver = createPostgresDriver(database.url, poolSize);
+  return {
+    store: createSqlCutoverStore(driver),
+    truncate: () => driver.transaction(async (tx) => void (await tx.execute('TRUNCATE inbox, occurrences, deliveries RESTART IDENTITY'))),
+  };
+}
+
+async function freshStore(poolSize = 5): Promise<{ store: CutoverStore; cleanup: () => Promise<void> }> {
+  const replica = openReplica(poolSize);
+  await replica.store.migrate();
+  await replica.truncate();
+  return { store: replica.store, cleanup: () => replica.store.close() };
+}
+
+describeCutoverStoreContract('PostgreSQL', () => freshStore());
+
+describe('PostgreSQL: replicas sharing one database', () => {
+  const GRACE_MS = 60_000;
+  const WINDOW_MS = 300_000;
+  const OCCURRENCES = 200;
+
+  it('when two replicas that disagree about the primary settle the two copies of 200 windowed occurrences concurrently, then each occurrence is delivered exactly once', async () => {
+    const first = await freshStore(10);
+    const second = openReplica(10).store;
+    try {
+      // Windowed keys: the occurrence id comes from the first copy seen, so without the per-key
+      // advisory lock both copies would find no occurrence, each open one, and both deliver.
+      const events = Array.from({ length: OCCURRENCES }, (_, i) =>
+        buildDomainEvent({
+          type: 'connection.connected',
+          keyStrength: 'windowed',
+          correlationKey: `company-${i}|connection-${i}|Linked`,
+          companyId: `company-${i}`,
+          connectionId: `connection-${i}`,
+          occurredAt: null,
+          data: { status: 'Linked' },
+        }),
+      );
+      const legacyWebhooks = events.map((_, i) => buildNewWebhook({ channel: 'legacy', receivedAt: T0 + i }));
+      const eventsWebhooks = events.map((_, i) => buildNewWebhook({ channel: 'events', receivedAt: T0 + i + 250 }));
+      const appended = await first.store.append([...legacyWebhooks, ...eventsWebhooks]);
+      const stored: StoredWebhook[] = appended.map((result, i) => {
+        if (result.status !== 'stored') throw new Error(`webhook ${i} not stored`);
+        return toStored([...legacyWebhooks, ...eventsWebhooks][i]!, result.inboxId);
+      });
+      const legacyStored = stored.slice(0, OCCURRENCES);
+      const eventsStored = stored.slice(OCCURRENCES);
+
+      // Each replica believes its own channel is primary, so each would deliver what it settles first.
+      const legacyIsPrimary = policy('legacy', GRACE_MS, WINDOW_MS);
+      const eventsIsPrimary = policy('events', GRACE_MS, WINDOW_MS);
+      const results = await Promise.all(
+        events.flatMap((event, i) => [
+          first.store.settle(legacyStored[i]!, buildConversion([event], 'legacy'), legacyIsPrimary),
+          second.settle(eventsStored[i]!, buildConversion([event], 'events'), eventsIsPrimary),
+        ]),
+      );
+
+      const copies = results.flatMap((r) => r.copies);
+      expect(copies).toHaveLength(2 * OCCURRENCES);
+      expect(copies.filter((c) => c.action === 'deliver')).toHaveLength(OCCURRENCES);
+      expect(copies.filter((c) => c.action === 'match')).toHaveLength(OCCURRENCES);
+      for (let i = 0; i < OCCURRENCES; i += 1) {
+        const legacyCopy = results[2 * i]?.copies[0];
+        const eventsCopy = results[2 * i + 1]?.copies[0];
+        expect(eventsCopy?.occurrenceId, `occurrence ${i}`).toBe(legacyCopy?.occurrenceId);
+      }
+
+      const due = await first.store.claimDueDeliveries(T0 + 24 * 60 * 60 * 1000, 10 * OCCURRENCES, 30_000);
+      expect(due).toHaveLength(OCCURRENCES);
+      expect(new Set(due.map((d) => d.occurrenceId)).size).toBe(OCCURRENCES);
+      const connections = due.map((d) => (JSON.parse(d.payload) as { connectionId: string }).connectionId);
+      expect(new Set(connections).size).toBe(OCCURRENCES);
+      expect(await second.counts()).toEqual({ inboxPending: 0, deliveriesPending: OCCURRENCES, deadLetters: 0, quarantined: 0, held: 0 });
+    } finally {
+      await second.close();
+      await first.cleanup();
+    }
+  });
+});
