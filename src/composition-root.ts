@@ -47,6 +47,8 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
   const metrics = createMetrics();
   const { store, description: storeDescription } = createStore(config);
   await store.migrate();
+  // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
+  if (!config.DATABASE_URL) await store.releaseLeases();
 
   const toggle = await createUnleashToggleReader({
     url: config.UNLEASH_URL,
@@ -76,7 +78,8 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
   const delivery = createDeliveryWorker({
     store, sink, metrics, logger, clock,
     maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-    leaseMs: Math.max(120_000, config.DOWNSTREAM_TIMEOUT_MS * 4),
+    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
+    leaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
   });
 
   const app = createApp({

@@ -34,7 +34,7 @@ export function createWebhookProcessor(deps: {
 }): WebhookProcessor {
   const { store, converters, toggle, metrics, logger, clock } = deps;
   const batchSize = deps.batchSize ?? 200;
-  const leaseMs = deps.leaseMs ?? 30_000;
+  const leaseMs = deps.leaseMs ?? 15_000;
   const policy = {
     graceMs: deps.graceMs,
     windowMs: deps.windowMs,

@@ -91,6 +91,11 @@ export interface CutoverStore {
   migrate(): Promise<void>;
   /** Stores the webhooks in one transaction; resolves only once they are committed. */
   append(webhooks: readonly NewWebhook[]): Promise<AppendResult[]>;
+  /**
+   * Ends every lease (inbox and outbox). Only for a store one process owns (the embedded one):
+   * after a crash its leases belong to nobody, and waiting for them to run out only delays recovery.
+   */
+  releaseLeases(): Promise<void>;
   /** Leases pending inbox rows to this process (several replicas may claim concurrently). */
   claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
   /** Runs the ledger over one webhook's conversion and settles the inbox row, atomically. */

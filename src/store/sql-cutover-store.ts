@@ -170,6 +170,13 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       });
     },
 
+    async releaseLeases() {
+      await driver.transaction(async (tx) => {
+        await tx.execute(`UPDATE inbox SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0`);
+        await tx.execute(`UPDATE deliveries SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0`);
+      });
+    },
+
     claimPending(now, limit, leaseMs) {
       return driver.transaction(async (tx) => {
         const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(

@@ -204,6 +204,20 @@ export function describeCutoverStoreContract(
         expect(await store.claimPending(T0 + LEASE_MS, 10, LEASE_MS)).toEqual([webhook]);
       });
 
+      it('when leases are released (restart of the process that owns the store), then leased webhooks and deliveries are claimable at once', async () => {
+        const webhook = await receive({ receivedAt: T0 });
+        expect(await store.claimPending(T0, 10, LEASE_MS)).toEqual([webhook]);
+        await store.settle(webhook, buildConversion([buildDomainEvent()], 'legacy'), legacyPrimary);
+        const other = await receive({ receivedAt: T0 + 1 });
+        expect(await store.claimPending(T0 + 1, 10, LEASE_MS)).toEqual([other]);
+        expect(await store.claimDueDeliveries(LATER, 10, LEASE_MS)).toHaveLength(1);
+
+        await store.releaseLeases();
+
+        expect(await store.claimPending(T0 + 2, 10, LEASE_MS)).toEqual([other]);
+        expect(await store.claimDueDeliveries(LATER + 1, 10, LEASE_MS)).toHaveLength(1);
+      });
+
       it('when a claimed webhook is settled, then it is never claimed again', async () => {
         const webhook = await receive({ receivedAt: T0 });
         await store.claimPending(T0, 10, LEASE_MS);

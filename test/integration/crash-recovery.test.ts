@@ -114,7 +114,7 @@ describe.each(STORES)('crash recovery on $name', (storeUnderTest) => {
     try {
       const expected = [...answered].map((o) => `${o.companyId}|${o.domainType}`);
       const deliveredKeys = () => new Set(recorder.received.map((r) => `${String(r.body.companyId)}|${String(r.body.type)}`));
-      await waitFor(() => expected.every((k) => deliveredKeys().has(k)), 60_000, 'every answered occurrence to be delivered');
+      await waitFor(() => expected.every((k) => deliveredKeys().has(k)), 90_000, 'every answered occurrence to be delivered');
 
       const keysPerOccurrence = new Map<string, Set<string>>();
       for (const r of recorder.received) {
