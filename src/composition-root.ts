@@ -18,6 +18,7 @@ import { createInboxWriter } from './ingest/inbox-writer.js';
 import { createWebhookProcessor, type Converter } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
 import { createMetrics } from './observability/metrics.js';
+import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
@@ -82,6 +83,16 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     leaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
   });
 
+  const monitor = createCutoverMonitor({
+    store, toggle, metrics, clock, logger,
+    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
+    thresholds: {
+      minCoverage: config.READINESS_MIN_COVERAGE,
+      minOccurrences: config.READINESS_MIN_OCCURRENCES,
+      observationHours: config.READINESS_OBSERVATION_HOURS,
+    },
+  });
+
   const app = createApp({
     formats: formats.map((format) => ({ format, authenticate: authenticatorFor(format.channel) })),
     inbox: createInboxWriter(store),
@@ -90,6 +101,12 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     adminToken: config.ADMIN_TOKEN,
     warnings: credentials.warnings,
     onStored: () => processor.wake(),
+    cutoverReport: async () => ({
+      generatedAt: new Date(clock.now()).toISOString(),
+      observationHours: config.READINESS_OBSERVATION_HOURS,
+      toggle: { ...toggle.definition(), flags: toggle.status() },
+      readiness: await monitor.readiness(),
+    }),
   });
 
   let retention: NodeJS.Timeout | undefined;
@@ -107,6 +124,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       processor.start(1000);
       processor.wake();
       delivery.start(250);
+      monitor.start(5000);
       retention = setInterval(() => {
         store.purge(clock.now() - retentionMs).catch((error: unknown) => logger.warn('retention purge failed', { error: String(error) }));
       }, 3600_000);
@@ -116,6 +134,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       clearInterval(retention);
       await processor.stop();
       await delivery.stop();
+      await monitor.stop();
       await toggle.close();
       await store.close();
     },

@@ -53,6 +53,9 @@ const environmentSchema = z
     CORRELATION_WINDOW_SECONDS: seconds(900),
     RETENTION_DAYS: seconds(30),
     DATABASE_URL: optionalText.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+    READINESS_MIN_COVERAGE: z.coerce.number().min(0).max(1).default(0.995),
+    READINESS_MIN_OCCURRENCES: z.coerce.number().int().min(0).default(100),
+    READINESS_OBSERVATION_HOURS: seconds(24),
     ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })

@@ -16,6 +16,13 @@ export interface ToggleSourceStatus {
   readonly lastError: string | null;
 }
 
+/** What the toggle says overall (for the readiness verdict and the dashboards), not for one company. */
+export interface ToggleDefinition {
+  readonly enabled: boolean;
+  /** 0–100: the share of companies on the new channel. */
+  readonly rolloutPercent: number;
+}
+
 export interface ToggleReader {
   /**
    * Is the new-event channel primary for this company? Evaluated per occurrence. Client-level
@@ -24,6 +31,7 @@ export interface ToggleReader {
    */
   isNewEventsPrimary(companyId: string | null): boolean;
   status(): ToggleSourceStatus;
+  definition(): ToggleDefinition;
 }
 
 export function primaryChannel(toggle: ToggleReader, companyId: string | null): Channel {

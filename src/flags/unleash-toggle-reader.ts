@@ -21,7 +21,7 @@
 import { readFile } from 'node:fs/promises';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse } from 'unleash-client';
 import { NEW_EVENT_TYPES_TOGGLE } from '../domain/ports.js';
-import type { Logger, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
+import type { Logger, ToggleDefinition, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
 import { exportToBootstrap, parseUnleashExport, type UnleashBootstrap } from './export-to-bootstrap.js';
 
 /** The stickiness value given to client-level occurrences (no company): they move over as one block. */
@@ -48,6 +48,18 @@ export interface UnleashToggleReaderOptions {
 export interface UnleashToggleReader extends ToggleReader {
   /** Stops polling and releases the SDK's timers. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The toggle as the readiness verdict sees it: how many companies are on the new channel.
+ * A flexibleRollout gives its percentage; any other strategy (or none) means everyone.
+ */
+export function toggleDefinitionOf(feature: { enabled?: boolean; strategies?: readonly { name?: string; disabled?: boolean; parameters?: Record<string, unknown> }[] } | undefined): ToggleDefinition {
+  if (!feature?.enabled) return { enabled: false, rolloutPercent: 0 };
+  const active = (feature.strategies ?? []).filter((s) => !s.disabled);
+  if (active.length === 0 || active.some((s) => s.name !== 'flexibleRollout')) return { enabled: true, rolloutPercent: 100 };
+  const percents = active.map((s) => Number(s.parameters?.rollout ?? 100)).filter((n) => Number.isFinite(n));
+  return { enabled: true, rolloutPercent: Math.max(0, Math.min(100, ...percents)) };
 }
 
 /** Upper bound for close() waiting for a poll that is still under way (see `close`). */
@@ -278,6 +290,10 @@ export async function createUnleashToggleReader(options: UnleashToggleReaderOpti
 
     status(): ToggleSourceStatus {
       return { source, serverReachable: online ? serverReachable : null, lastError };
+    },
+
+    definition(): ToggleDefinition {
+      return ready ? toggleDefinitionOf(unleash.getFeatureToggleDefinition(NEW_EVENT_TYPES_TOGGLE)) : { enabled: false, rolloutPercent: 0 };
     },
 
     async close(): Promise<void> {

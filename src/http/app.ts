@@ -10,6 +10,7 @@ import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js
 import { createWebhookReceiver } from '../ingest/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
+import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
 import { HttpError, createErrorHandler } from './http-error.js';
 
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** Said at start-up and in /readyz: e.g. an endpoint that accepts unsigned traffic. */
   readonly warnings: readonly string[];
   readonly onStored: () => void;
+  /** The readiness report behind `GET /cutover`. */
+  readonly cutoverReport: () => Promise<CutoverReport>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -75,6 +78,16 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (_req, res) => {
     await refreshBacklog(deps).catch(() => undefined);
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  // Read-only and id-free, so readable without a token unless the operator set one.
+  app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireAdmin(deps.adminToken)]), async (req, res) => {
+    const report = await deps.cutoverReport();
+    if (req.accepts(['application/json', 'text/html']) === 'text/html') {
+      res.type('html').send(renderCutoverPage(report));
+      return;
+    }
+    res.json(report);
   });
 
   const admin = express.Router();

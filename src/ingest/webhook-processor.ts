@@ -64,6 +64,11 @@ export function createWebhookProcessor(deps: {
     for (const copy of result.copies) {
       metrics.ledgerDecisions.inc({ channel: copy.channel, action: copy.action });
       metrics.domainEvents.inc({ channel: copy.channel, type: copy.type, role: copy.action === 'deliver' ? 'primary' : 'shadow' });
+      if (copy.action === 'duplicate') metrics.duplicates.inc({ channel: copy.channel, layer: 'ledger' });
+      if (copy.lagMs !== null && copy.lateChannel !== null) {
+        metrics.channelLag.observe({ type: copy.type, late_channel: copy.lateChannel }, copy.lagMs / 1000);
+      }
+      for (const field of copy.mismatches) metrics.mismatches.inc({ type: copy.type, field });
     }
   }
 

@@ -3,7 +3,7 @@
  * one, never at import time). No id ever becomes a label: labels are channels, domain types,
  * outcomes and reasons, all from closed sets (unknown wire types are counted under one label).
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(registry: Registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
@@ -24,6 +24,21 @@ export function createMetrics(registry: Registry = new Registry()) {
     deliveries: counter('codat_cutover_deliveries_total', 'Delivery attempts to the downstream by outcome (delivered, failed, dead).', ['outcome']),
     toggleEvaluations: counter('codat_cutover_toggle_evaluations_total', 'Evaluations of the codat-new-event-types toggle by result (on: new events primary).', ['result']),
     toggleServerReachable: gauge('codat_cutover_flag_server_reachable', '1 when Unleash answers, 0 when the last known flags are in use, -1 with no Unleash configured.', []),
+    occurrences: counter('codat_cutover_occurrences_total', 'Occurrences of types both channels carry, counted once when their correlation window closes, by which channels delivered a copy (both, legacy_only, events_only).', ['type', 'seen']),
+    channelLag: new Histogram<'type' | 'late_channel'>({
+      name: 'codat_cutover_channel_lag_seconds',
+      help: 'How much later the second copy of an occurrence arrived, by the channel that was late.',
+      labelNames: ['type', 'late_channel'],
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600],
+      registers: [registry],
+    }),
+    mismatches: counter('codat_cutover_mismatches_total', 'Occurrences whose legacy and new conversions disagree, by field.', ['type', 'field']),
+    duplicates: counter('codat_cutover_duplicates_total', 'Duplicates absorbed: redelivered webhooks (transport) and second copies from one channel (ledger).', ['channel', 'layer']),
+    ready: gauge('codat_cutover_ready', '1 when the readiness verdict says the flip (or, after it, the contract) is safe.', []),
+    verdict: gauge('codat_cutover_verdict', '1 for the current readiness verdict.', ['verdict']),
+    toggleEnabled: gauge('codat_cutover_toggle_enabled', '1 when codat-new-event-types is enabled in this environment.', []),
+    toggleRolloutPercent: gauge('codat_cutover_toggle_rollout_percent', 'Share of companies on the new channel according to the toggle definition (0–100).', []),
+    toggleChanges: counter('codat_cutover_toggle_changes_total', 'Observed changes of the toggle definition (enabled or rollout): a fast rate means flapping.', []),
     backlog: gauge('codat_cutover_backlog', 'Rows waiting in the store by kind (inbox, deliveries, dead_letters, quarantine, held).', ['kind']),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Channel, Conversion, DomainEventType } from '../domain/domain-event.js';
 import type { CopyDecision, DeliveryReason } from '../domain/ledger.js';
+import type { TypeStats } from '../domain/readiness.js';
 
 export type InboxState = 'pending' | 'processed' | 'unrecognised' | 'quarantined';
 
@@ -50,6 +51,16 @@ export interface CopyOutcome {
   readonly reason: DeliveryReason | null;
   /** When this copy completes a pair: how much later it arrived than the other channel's copy. */
   readonly lagMs: number | null;
+  /** When this copy completes a pair: the channel whose copy arrived later. */
+  readonly lateChannel: Channel | null;
+  /** When this copy completes a pair: the fields on which the two conversions disagree. */
+  readonly mismatches: readonly string[];
+}
+
+/** One occurrence whose correlation window has just closed: which channels delivered a copy. */
+export interface ClosedOccurrence {
+  readonly type: DomainEventType;
+  readonly seen: 'both' | 'legacy_only' | 'events_only';
 }
 
 export interface SettleResult {
@@ -88,6 +99,10 @@ export interface StoreCounts {
 }
 
 export interface CutoverStore {
+  /** Marks occurrences whose window ended before `now - windowMs` as closed, once, and returns them. */
+  closeWindows(now: number, windowMs: number, limit: number): Promise<ClosedOccurrence[]>;
+  /** Per-type figures over occurrences first seen since `since`, for the readiness verdict. */
+  cutoverStats(since: number): Promise<TypeStats[]>;
   migrate(): Promise<void>;
   /** Stores the webhooks in one transaction; resolves only once they are committed. */
   append(webhooks: readonly NewWebhook[]): Promise<AppendResult[]>;

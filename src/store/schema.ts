@@ -33,6 +33,10 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
       events_seen_at BIGINT,
       legacy_copy TEXT,
       events_copy TEXT,
+      legacy_role TEXT,
+      events_role TEXT,
+      mismatched_fields TEXT,
+      window_closed_at BIGINT,
       duplicate_copies INTEGER NOT NULL DEFAULT 0,
       delivered_via TEXT,
       delivery_reason TEXT,
@@ -42,6 +46,7 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
     `CREATE INDEX IF NOT EXISTS occurrences_key ON occurrences (correlation_key, first_seen_at)`,
     `CREATE INDEX IF NOT EXISTS occurrences_rescue ON occurrences (rescue_at) WHERE rescue_at IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS occurrences_first_seen ON occurrences (first_seen_at)`,
+    `CREATE INDEX IF NOT EXISTS occurrences_window_open ON occurrences (first_seen_at) WHERE window_closed_at IS NULL`,
     `CREATE TABLE IF NOT EXISTS deliveries (
       occurrence_id TEXT PRIMARY KEY,
       payload TEXT NOT NULL,

@@ -1,8 +1,11 @@
-import { carriageOf, type Channel, type Conversion, type DomainEvent, type WebhookSource } from '../domain/domain-event.js';
+import { carriageOf, type Channel, type Conversion, type DomainEvent, type DomainEventType, type WebhookSource } from '../domain/domain-event.js';
+import type { TypeStats } from '../domain/readiness.js';
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
+import { mismatchedFields } from '../domain/copy-comparison.js';
 import { decideCopy, occurrenceIdFor } from '../domain/ledger.js';
 import type {
   AppendResult,
+  ClosedOccurrence,
   CopyOutcome,
   CutoverStore,
   DeadLetter,
@@ -31,7 +34,14 @@ interface OccurrenceRow extends Record<string, unknown> {
 
 const seenColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_seen_at' : 'events_seen_at');
 const copyColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_copy' : 'events_copy');
+const roleColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_role' : 'events_role');
 const otherChannel = (channel: Channel): Channel => (channel === 'legacy' ? 'events' : 'legacy');
+
+/** Nearest-rank quantile of sorted values. */
+function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? null;
+}
 
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
@@ -92,23 +102,30 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const { id, row } = await findOccurrence(tx, event, channel, arrivedAt, policy.windowMs, webhook, index);
     const copy: RecordedCopy = { event, source, arrivedAt };
     const otherSeenAt = row ? (row[seenColumn(otherChannel(channel))] as number | null) : null;
+    const otherCopy = row?.[copyColumn(otherChannel(channel))];
+    const primary = policy.primaryFor(event.companyId);
     const decision = decideCopy({
       carriage: carriageOf(event.type),
       channel,
-      primary: policy.primaryFor(event.companyId),
+      primary,
       alreadyDelivered: row?.delivered_via != null,
       channelAlreadySeen: row?.[seenColumn(channel)] != null,
       existingRescueAt: row?.rescue_at ?? null,
       arrivedAt,
       graceMs: policy.graceMs,
     });
+    const completesPair = decision.action !== 'duplicate' && typeof otherCopy === 'string';
+    const mismatches = completesPair ? mismatchedFields((JSON.parse(otherCopy) as RecordedCopy).event, event) : [];
     const outcome = (reason: CopyOutcome['reason'] = null): CopyOutcome => ({
       occurrenceId: id,
       type: event.type,
       channel,
       action: decision.action,
       reason,
-      lagMs: otherSeenAt != null && decision.action !== 'duplicate' ? Math.abs(arrivedAt - otherSeenAt) : null,
+      lagMs: completesPair && otherSeenAt != null ? Math.abs(arrivedAt - otherSeenAt) : null,
+      // Copies may be settled in another order than they arrived: the late one is the later arrival.
+      lateChannel: completesPair && otherSeenAt != null ? (arrivedAt >= otherSeenAt ? channel : otherChannel(channel)) : null,
+      mismatches,
     });
 
     if (decision.action === 'duplicate') {
@@ -118,21 +135,23 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const deliver = decision.action === 'deliver';
     const rescueAt = decision.action === 'hold' ? decision.rescueAt : null;
     const reason = deliver ? decision.reason : null;
+    const role = channel === primary ? 'primary' : 'shadow';
     if (!row) {
       await tx.execute(
         `INSERT INTO occurrences (id, type, correlation_key, key_strength, company_id, first_seen_at,
-           ${seenColumn(channel)}, ${copyColumn(channel)}, delivered_via, delivery_reason, decided_at, rescue_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [id, event.type, event.correlationKey, event.keyStrength, event.companyId, arrivedAt, arrivedAt, JSON.stringify(copy),
+           ${seenColumn(channel)}, ${copyColumn(channel)}, ${roleColumn(channel)}, delivered_via, delivery_reason, decided_at, rescue_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [id, event.type, event.correlationKey, event.keyStrength, event.companyId, arrivedAt, arrivedAt, JSON.stringify(copy), role,
           deliver ? channel : null, reason, deliver ? arrivedAt : null, rescueAt],
       );
     } else {
       await tx.execute(
-        `UPDATE occurrences SET ${seenColumn(channel)} = $2, ${copyColumn(channel)} = $3,
+        `UPDATE occurrences SET ${seenColumn(channel)} = $2, ${copyColumn(channel)} = $3, ${roleColumn(channel)} = $8,
            delivered_via = COALESCE(delivered_via, $4), delivery_reason = COALESCE(delivery_reason, $5),
-           decided_at = COALESCE(decided_at, $6), rescue_at = $7
+           decided_at = COALESCE(decided_at, $6), rescue_at = $7, mismatched_fields = COALESCE($9, mismatched_fields)
          WHERE id = $1`,
-        [id, arrivedAt, JSON.stringify(copy), deliver ? channel : null, reason, deliver ? arrivedAt : null, deliver ? null : rescueAt ?? row.rescue_at],
+        [id, arrivedAt, JSON.stringify(copy), deliver ? channel : null, reason, deliver ? arrivedAt : null, deliver ? null : rescueAt ?? row.rescue_at,
+          role, completesPair ? mismatches.join(',') : null],
       );
     }
     if (deliver) await enqueueDelivery(tx, id, copy, decision.reason, arrivedAt);
@@ -226,7 +245,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
             [id, channel, now],
           );
           await enqueueDelivery(tx, id, copy, 'rescued', now);
-          rescued.push({ occurrenceId: id, type: copy.event.type, channel, action: 'rescued', reason: 'rescued', lagMs: null });
+          rescued.push({ occurrenceId: id, type: copy.event.type, channel, action: 'rescued', reason: 'rescued', lagMs: null, lateChannel: null, mismatches: [] });
         }
         return rescued;
       });
@@ -322,6 +341,79 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         quarantined: await count(tx, `SELECT COUNT(*) AS n FROM inbox WHERE state IN ('quarantined', 'unrecognised')`),
         held: await count(tx, `SELECT COUNT(*) AS n FROM occurrences WHERE rescue_at IS NOT NULL`),
       }));
+    },
+
+    closeWindows(now, windowMs, limit) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ id: string; type: string; legacy_seen_at: number | null; events_seen_at: number | null }>(
+          `SELECT id, type, legacy_seen_at, events_seen_at FROM occurrences
+           WHERE window_closed_at IS NULL AND first_seen_at <= $1 ORDER BY first_seen_at LIMIT $2 ${skipLocked}`,
+          [now - windowMs, limit],
+        );
+        if (rows.length === 0) return [];
+        const ids = rows.map((r) => r.id);
+        await tx.execute(`UPDATE occurrences SET window_closed_at = $1 WHERE id IN (${ids.map((_, i) => `$${i + 2}`).join(', ')})`, [now, ...ids]);
+        return rows.map((r): ClosedOccurrence => ({
+          type: r.type as DomainEventType,
+          seen: r.legacy_seen_at != null && r.events_seen_at != null ? 'both' : r.legacy_seen_at != null ? 'legacy_only' : 'events_only',
+        }));
+      });
+    },
+
+    cutoverStats(since) {
+      return driver.transaction(async (tx) => {
+        const closed = 'window_closed_at IS NOT NULL';
+        const flag = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+        const totals = await tx.query<Record<string, number | string>>(
+          `SELECT type,
+             ${flag(`${closed} AND legacy_seen_at IS NOT NULL AND events_seen_at IS NOT NULL`)} AS both_channels,
+             ${flag(`${closed} AND legacy_seen_at IS NOT NULL AND events_seen_at IS NULL`)} AS legacy_only,
+             ${flag(`${closed} AND legacy_seen_at IS NULL AND events_seen_at IS NOT NULL`)} AS events_only,
+             ${flag('window_closed_at IS NULL')} AS open,
+             ${flag(`delivery_reason = 'rescued' AND delivered_via = 'legacy'`)} AS rescued_from_legacy,
+             ${flag(`delivery_reason = 'rescued' AND delivered_via = 'events'`)} AS rescued_from_events,
+             ${flag(`delivery_reason = 'primary' AND delivered_via = 'legacy'`)} AS legacy_primary,
+             ${flag(`legacy_seen_at IS NOT NULL AND legacy_role = 'shadow'`)} AS legacy_while_events_primary,
+             ${flag('delivered_via IS NOT NULL')} AS delivered
+           FROM occurrences WHERE first_seen_at >= $1 GROUP BY type ORDER BY type`,
+          [since],
+        );
+        const mismatchRows = await tx.query<{ type: string; mismatched_fields: string }>(
+          `SELECT type, mismatched_fields FROM occurrences WHERE first_seen_at >= $1 AND mismatched_fields IS NOT NULL AND mismatched_fields <> ''`,
+          [since],
+        );
+        const lagRows = await tx.query<{ type: string; lag: number }>(
+          `SELECT type, ABS(legacy_seen_at - events_seen_at) AS lag FROM occurrences
+           WHERE first_seen_at >= $1 AND legacy_seen_at IS NOT NULL AND events_seen_at IS NOT NULL
+           ORDER BY first_seen_at DESC LIMIT 100000`,
+          [since],
+        );
+        return totals.map((row): TypeStats => {
+          const type = String(row.type) as DomainEventType;
+          const mismatches: Record<string, number> = {};
+          for (const m of mismatchRows) {
+            if (m.type !== type) continue;
+            for (const field of m.mismatched_fields.split(',')) mismatches[field] = (mismatches[field] ?? 0) + 1;
+          }
+          const lags = lagRows.filter((l) => l.type === type).map((l) => Number(l.lag) / 1000).sort((a, b) => a - b);
+          const n = (key: string) => Number(row[key] ?? 0);
+          return {
+            type,
+            both: n('both_channels'),
+            legacyOnly: n('legacy_only'),
+            eventsOnly: n('events_only'),
+            open: n('open'),
+            mismatches,
+            lagP50Seconds: quantile(lags, 0.5),
+            lagP99Seconds: quantile(lags, 0.99),
+            rescuedFromLegacy: n('rescued_from_legacy'),
+            rescuedFromEvents: n('rescued_from_events'),
+            deliveredFromLegacyPrimary: n('legacy_primary'),
+            legacyCopiesWhileEventsPrimary: n('legacy_while_events_primary'),
+            delivered: n('delivered'),
+          };
+        });
+      });
     },
 
     async ping() {

@@ -271,7 +271,7 @@ export function describeCutoverStoreContract(
             expect(await store.rescueDue(T0 + GRACE_MS - 1, 100)).toEqual([]);
             expect((await store.counts()).held).toBe(1);
             expect(await store.rescueDue(T0 + GRACE_MS, 100)).toEqual([
-              { occurrenceId: shadow.occurrenceId, type: event.type, channel: 'events', action: 'rescued', reason: 'rescued', lagMs: null },
+              { occurrenceId: shadow.occurrenceId, type: event.type, channel: 'events', action: 'rescued', reason: 'rescued', lagMs: null, lateChannel: null, mismatches: [] },
             ]);
             expect(await store.rescueDue(LATER, 100)).toEqual([]);
             expect(await store.counts()).toMatchObject({ deliveriesPending: 1, held: 0 });
@@ -559,6 +559,60 @@ export function describeCutoverStoreContract(
           expect(payloads.map((p) => [p.id, p.source.channel])).toEqual([[primary.occurrenceId, delivering]]);
         });
       }
+    });
+
+    describe('comparing the two streams', () => {
+      it('when the second copy completes a pair, then the lag, the late channel and the disagreeing fields are reported', async () => {
+        const legacy = buildDomainEvent({ data: { dataType: 'invoices', status: 'Success' } });
+        const events = { ...legacy, data: { dataType: 'bills', status: 'Success' } };
+        const first = await copyOf(legacy, 'legacy', T0, legacyPrimary);
+        const second = await copyOf(events, 'events', T0 + 2500, legacyPrimary);
+
+        expect(first).toMatchObject({ lagMs: null, lateChannel: null, mismatches: [] });
+        expect(second).toMatchObject({ action: 'match', lagMs: 2500, lateChannel: 'events', mismatches: ['data.dataType'] });
+      });
+
+      it('when copies are settled in another order than they arrived, then the late channel is the later arrival', async () => {
+        const event = windowedEvent();
+        await copyOf(event, 'events', T0 + 1000, legacyPrimary);
+        const earlier = await copyOf(event, 'legacy', T0, legacyPrimary);
+        expect(earlier).toMatchObject({ lagMs: 1000, lateChannel: 'events' });
+      });
+
+      it('when windows close, then each occurrence is reported once with the channels that carried it', async () => {
+        await copyOf(buildDomainEvent({ correlationKey: 'pair' }), 'legacy', T0, legacyPrimary);
+        await copyOf(buildDomainEvent({ correlationKey: 'pair' }), 'events', T0 + 10, legacyPrimary);
+        await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
+        await copyOf(buildDomainEvent(), 'events', T0 + WINDOW_MS, legacyPrimary);
+
+        expect(await store.closeWindows(T0 + WINDOW_MS - 1, WINDOW_MS, 100)).toEqual([]);
+        const closed = await store.closeWindows(T0 + WINDOW_MS, WINDOW_MS, 100);
+        expect(closed.map((c) => c.seen).sort()).toEqual(['both', 'legacy_only']);
+        expect(await store.closeWindows(T0 + WINDOW_MS, WINDOW_MS, 100)).toEqual([]);
+        expect(await store.closeWindows(T0 + 2 * WINDOW_MS, WINDOW_MS, 100)).toEqual([{ type: 'write.succeeded', seen: 'events_only' }]);
+      });
+
+      it('when stats are asked for, then coverage inputs, mismatches, lags, rescues and roles are counted per type', async () => {
+        const paired = buildDomainEvent();
+        await copyOf(paired, 'legacy', T0, legacyPrimary);
+        await copyOf({ ...paired, data: { ...paired.data, status: 'Failed' } }, 'events', T0 + 4000, legacyPrimary);
+        await copyOf(buildDomainEvent(), 'legacy', T0, eventsPrimary); // legacy copy while the new channel is primary: held
+        await copyOf(buildDomainEvent({ type: 'write.pending', data: {} }), 'legacy', T0, eventsPrimary);
+        await store.rescueDue(T0 + GRACE_MS, 100);
+        await store.closeWindows(T0 + WINDOW_MS, WINDOW_MS, 100);
+
+        const stats = await store.cutoverStats(T0 - 1);
+        const succeeded = stats.find((s) => s.type === 'write.succeeded');
+        expect(succeeded).toMatchObject({
+          both: 1, legacyOnly: 1, eventsOnly: 0, open: 0,
+          mismatches: { 'data.status': 1 },
+          lagP50Seconds: 4, lagP99Seconds: 4,
+          rescuedFromLegacy: 1, rescuedFromEvents: 0,
+          deliveredFromLegacyPrimary: 1, legacyCopiesWhileEventsPrimary: 1, delivered: 2,
+        });
+        expect(stats.find((s) => s.type === 'write.pending')).toMatchObject({ delivered: 1, legacyCopiesWhileEventsPrimary: 1 });
+        expect(await store.cutoverStats(T0 + 1)).toEqual([]);
+      });
     });
 
     describe('deliveries', () => {

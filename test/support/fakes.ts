@@ -1,5 +1,5 @@
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
-import type { Clock, ToggleReader, ToggleSourceStatus } from '../../src/domain/ports.js';
+import type { Clock, ToggleDefinition, ToggleReader, ToggleSourceStatus } from '../../src/domain/ports.js';
 
 /** A toggle a test flips by hand; `onFor` narrows "on" to some companies (a gradual rollout). */
 export class FakeToggle implements ToggleReader {
@@ -8,8 +8,12 @@ export class FakeToggle implements ToggleReader {
   isNewEventsPrimary(companyId: string | null): boolean {
     return this.onFor ? this.onFor(companyId) : this.on;
   }
+  rolloutPercent = 100;
   status(): ToggleSourceStatus {
     return { source: 'bootstrap', serverReachable: null, lastError: null };
+  }
+  definition(): ToggleDefinition {
+    return this.on || this.onFor ? { enabled: true, rolloutPercent: this.onFor ? this.rolloutPercent : 100 } : { enabled: false, rolloutPercent: 0 };
   }
 }
 

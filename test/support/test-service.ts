@@ -16,6 +16,7 @@ import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
 import { createWebhookProcessor, type Converter, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
+import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { CutoverStore } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -32,6 +33,7 @@ export interface TestService {
   metrics: Metrics;
   processor: WebhookProcessor;
   delivery: DeliveryWorker;
+  monitor: CutoverMonitor;
   /** Processes everything stored and delivers everything due, as the background loops would. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export interface TestServiceOptions {
   adminToken?: string;
   store?: CutoverStore;
   maxAttempts?: number;
+  minOccurrences?: number;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -68,6 +71,12 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     windowMs: options.windowMs ?? 900_000,
   });
   const delivery = createDeliveryWorker({ store, sink, metrics, clock, logger: silentLogger, maxAttempts: options.maxAttempts ?? 3 });
+  const monitor = createCutoverMonitor({
+    store, toggle, metrics, clock, logger: silentLogger,
+    windowMs: options.windowMs ?? 900_000,
+    thresholds: { minCoverage: 0.995, minOccurrences: options.minOccurrences ?? 10, observationHours: 24 },
+    cacheMs: 0,
+  });
   const app = createApp({
     formats: formats.map((format) => ({
       format,
@@ -80,16 +89,24 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     warnings: [],
     // Tests drive processing explicitly through settle(), so that each step is observable.
     onStored: () => undefined,
+    cutoverReport: async () => ({
+      generatedAt: new Date(clock.now()).toISOString(),
+      observationHours: 24,
+      toggle: { ...toggle.definition(), flags: toggle.status() },
+      readiness: await monitor.readiness(),
+    }),
   });
   return {
-    app, store, toggle, clock, sink, metrics, processor, delivery,
+    app, store, toggle, clock, sink, metrics, processor, delivery, monitor,
     async settle() {
       await processor.drain();
       await delivery.tick();
+      await monitor.tick();
     },
     async close() {
       await processor.stop();
       await delivery.stop();
+      await monitor.stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

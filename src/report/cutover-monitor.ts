@@ -1,0 +1,91 @@
+/**
+ * Keeps the comparison of the two streams current: closes correlation windows (counting each
+ * occurrence once, by which channels carried it), recomputes the readiness verdict, and mirrors
+ * the toggle's definition into gauges so a dashboard can show it over time.
+ */
+import { carriageOf } from '../domain/domain-event.js';
+import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
+import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CutoverStore } from '../store/cutover-store.js';
+
+export interface CutoverMonitor {
+  /** The verdict now (recomputed at most every `cacheMs`). */
+  readiness(): Promise<Readiness>;
+  /** One pass: close windows, refresh the verdict and the toggle gauges. */
+  tick(): Promise<void>;
+  start(intervalMs: number): void;
+  stop(): Promise<void>;
+}
+
+export function createCutoverMonitor(deps: {
+  store: CutoverStore;
+  toggle: ToggleReader;
+  metrics: Metrics;
+  clock: Clock;
+  logger: Logger;
+  windowMs: number;
+  thresholds: ReadinessThresholds;
+  cacheMs?: number;
+}): CutoverMonitor {
+  const { store, toggle, metrics, clock, logger, windowMs, thresholds } = deps;
+  const cacheMs = deps.cacheMs ?? 5000;
+  let cached: { at: number; readiness: Readiness } | null = null;
+  let lastDefinition: string | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | null = null;
+
+  async function readiness(): Promise<Readiness> {
+    const now = clock.now();
+    if (cached && now - cached.at < cacheMs) return cached.readiness;
+    const since = now - thresholds.observationHours * 3600_000;
+    const result = judgeReadiness(await store.cutoverStats(since), toggle.definition(), thresholds);
+    cached = { at: now, readiness: result };
+    metrics.ready.set(result.safe ? 1 : 0);
+    for (const verdict of VERDICTS) metrics.verdict.set({ verdict }, verdict === result.verdict ? 1 : 0);
+    return result;
+  }
+
+  function observeToggle(): void {
+    const definition = toggle.definition();
+    metrics.toggleEnabled.set(definition.enabled ? 1 : 0);
+    metrics.toggleRolloutPercent.set(definition.rolloutPercent);
+    const fingerprint = `${definition.enabled}|${definition.rolloutPercent}`;
+    if (lastDefinition !== null && fingerprint !== lastDefinition) metrics.toggleChanges.inc();
+    lastDefinition = fingerprint;
+  }
+
+  async function tickOnce(): Promise<void> {
+    observeToggle();
+    for (;;) {
+      const closed = await store.closeWindows(clock.now(), windowMs, 1000);
+      for (const occurrence of closed) {
+        // Types one channel carries alone are not gaps: the report counts them apart.
+        if (carriageOf(occurrence.type) === 'both') metrics.occurrences.inc({ type: occurrence.type, seen: occurrence.seen });
+      }
+      if (closed.length < 1000) break;
+    }
+    cached = null;
+    await readiness();
+  }
+
+  return {
+    readiness,
+    tick() {
+      running ??= tickOnce().finally(() => {
+        running = null;
+      });
+      return running;
+    },
+    start(intervalMs) {
+      timer = setInterval(() => {
+        this.tick().catch((error: unknown) => logger.warn('cutover monitor pass failed', { error: String(error) }));
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
