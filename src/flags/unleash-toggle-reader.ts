@@ -149,7 +149,10 @@ export async function createUnleashToggleReader(options: UnleashToggleReaderOpti
   });
 
   const markReachable = (): void => {
-    if (serverReachable !== true) {
+    if (serverReachable === false) {
+      // Said as loudly as the outage was, so that an operator watching warnings sees the recovery.
+      logger.warn('Unleash server reachable again: flags come from the server', { url });
+    } else if (serverReachable === null) {
       logger.info('Unleash server reached: flags now come from the server', { url });
     }
     source = 'unleash';

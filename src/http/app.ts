@@ -4,10 +4,10 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
 import { safeEqual } from '../auth/webhook-authenticator.js';
-import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
+import type { Clock, Logger, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
 import type { InboxWriter } from '../ingest/inbox-writer.js';
 import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js';
-import { createWebhookReceiver } from '../ingest/webhook-receiver.js';
+import { countUnreadableBodies, createWebhookReceiver } from '../ingest/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly bodyLimitBytes: number;
   readonly adminToken: string | undefined;
+  /** When set, `GET /metrics` requires `Authorization: Bearer <token>` (docs/security.md). */
+  readonly metricsToken?: string | undefined;
   /** Said at start-up and in /readyz: e.g. an endpoint that accepts unsigned traffic. */
   readonly warnings: readonly string[];
   readonly onStored: () => void;
@@ -52,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
         clock: deps.clock,
         onStored: deps.onStored,
       }),
+      countUnreadableBodies(format.channel, deps.metrics),
     );
   }
 
@@ -71,11 +74,11 @@ export function createApp(deps: AppDeps): Express {
       status: store === 'ok' ? 'ready' : 'not-ready',
       store,
       flags: toggle,
-      warnings: [...deps.warnings, ...(toggle.serverReachable === false ? ['Unleash is unreachable: using the last known flags'] : [])],
+      warnings: [...deps.warnings, ...flagWarnings(toggle)],
     });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', ...(deps.metricsToken === undefined ? [] : [requireMetricsToken(deps.metricsToken)]), async (_req, res) => {
     await refreshBacklog(deps).catch(() => undefined);
     res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -113,6 +116,15 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
+/** Says which flags are in use when Unleash is not: the ones it last sent, or the bootstrap from flags/. */
+function flagWarnings(toggle: ToggleSourceStatus): string[] {
+  if (toggle.serverReachable !== false) return [];
+  if (/\b(401|403)\b/.test(toggle.lastError ?? '')) {
+    return ['Unleash refused the API token: the SDK stops polling until restart; flags come from flags/ (bootstrap)'];
+  }
+  return [toggle.source === 'unleash' ? 'Unleash is unreachable: using the last flags it sent' : 'Unleash is unreachable: using the bootstrap flags from flags/'];
+}
+
 function requireAdmin(adminToken: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (adminToken === undefined) {
@@ -122,6 +134,16 @@ function requireAdmin(adminToken: string | undefined): RequestHandler {
     const offered = req.headers.authorization ?? '';
     if (!safeEqual(offered, `Bearer ${adminToken}`)) {
       next(new HttpError(401, 'invalid_admin_token', 'A valid operator token is required.'));
+      return;
+    }
+    next();
+  };
+}
+
+function requireMetricsToken(metricsToken: string): RequestHandler {
+  return (req, _res, next) => {
+    if (!safeEqual(req.headers.authorization ?? '', `Bearer ${metricsToken}`)) {
+      next(new HttpError(401, 'invalid_metrics_token', 'A valid metrics token is required.'));
       return;
     }
     next();

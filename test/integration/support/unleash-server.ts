@@ -7,6 +7,12 @@
  * PostgreSQL database (dropped by stop()), a free 127.0.0.1 port, random tokens, and imports
  * `flags/unleash-export.json` through IMPORT_FILE — the same provisioning as production.
  *
+ * Outages: `stopProcess()` / `startProcess()` stop and start the server PROCESS only; the database, the
+ * port and the tokens stay, so clients configured with `url`/`clientToken` reconnect to "the same
+ * server". A restart does NOT set IMPORT_FILE unless asked: IMPORT_FILE is applied on every start and
+ * writes the file's state over the database (the flag's `enabled` goes back to the file's `false`),
+ * which is a re-provisioning, not an outage-and-recovery.
+ *
  * PostgreSQL: `UNLEASH_IT_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`), a role
  * allowed to CREATE/DROP DATABASE.
  */
@@ -41,12 +47,35 @@ export interface UnleashTestServer {
   readonly clientToken: string;
   readonly adminToken: string;
   readonly database: string;
+  /** The 127.0.0.1 port; kept across `stopProcess()`/`startProcess()`. */
+  readonly port: number;
+  /** Pid of the current (or, once stopped, the last) server process. */
   readonly pid: number;
+  /** Is a server process running (started and not yet exited)? */
+  readonly running: boolean;
   readonly admin: UnleashAdmin;
   /** The server's last output lines (for failure messages). */
   logs(): string;
-  /** SIGTERMs the server process (by pid), waits for it to exit, drops its database. Idempotent. */
+  /**
+   * Stops the server PROCESS only (by pid; SIGTERM by default, SIGKILL after 10 s), keeping its database,
+   * port and tokens: an outage of the flag server. Idempotent.
+   */
+  stopProcess(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /**
+   * Starts the server process again on the same port, database and tokens, and waits for `/health`.
+   * Without `importFile` the flags stay as they were in the database (no IMPORT_FILE: it would reset
+   * them to the file's state on every start). No-op while a process is running.
+   */
+  startProcess(options?: RestartUnleashServerOptions): Promise<void>;
+  /** Stops the process (if running) and drops its database. Idempotent. */
   stop(): Promise<void>;
+}
+
+export interface RestartUnleashServerOptions {
+  /** Export-format file to import at this start (IMPORT_FILE). Default: none (keep the database's flags). */
+  importFile?: string;
+  /** Longest wait for `/health`. Default 90 s. */
+  startTimeoutMs?: number;
 }
 
 function installedVersion(): string | null {
@@ -155,81 +184,120 @@ export async function startUnleashServer(options: StartUnleashServerOptions = {}
     if (output.length > 200) output.splice(0, output.length - 200);
   };
 
-  const child: ChildProcess = spawn(process.execPath, [serverJs], {
-    cwd: UNLEASH_SERVER_DIR,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
-      // As in Unleash's own image; vitest's NODE_ENV=test changes the server's behaviour.
-      NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl(database),
-      DATABASE_SSL: 'false',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      CHECK_VERSION: 'false',
-      SEND_TELEMETRY: 'false',
-      LOG_LEVEL: 'warn',
-      INIT_ADMIN_API_TOKENS: adminToken,
-      INIT_BACKEND_API_TOKENS: clientToken,
-      IMPORT_FILE: options.importFile ?? FLAGS_EXPORT_FILE,
-      IMPORT_PROJECT: 'default',
-      IMPORT_ENVIRONMENT: 'development',
-    },
-  });
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const pid = child.pid;
-  if (pid === undefined) {
-    await withPg((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
-    throw new Error('could not spawn unleash-server');
+  interface RunningProcess {
+    readonly pid: number;
+    readonly exit: Promise<void>;
+    exited: boolean;
+    readonly killOnExit: () => void;
   }
+  let current: RunningProcess | null = null;
+  let lastPid = 0;
+  let dropped = false;
 
-  let exited = false;
-  const exitPromise = new Promise<void>((r) => child.once('exit', () => {
-    exited = true;
-    r();
-  }));
-  // If the test process dies without stop(), do not leave the server running.
-  const killOnExit = (): void => {
-    if (!exited) process.kill(pid, 'SIGTERM');
+  const dropDatabase = async (): Promise<void> => {
+    if (dropped) return;
+    await withPg((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    dropped = true;
   };
-  process.once('exit', killOnExit);
+
+  /** Stops the current process by its pid (if any) and waits for it to exit. */
+  const stopProcess = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+    const proc = current;
+    current = null;
+    if (proc === null) return;
+    process.removeListener('exit', proc.killOnExit);
+    if (!proc.exited) {
+      process.kill(proc.pid, signal);
+      const bounded = await Promise.race([proc.exit.then(() => true), sleep(10_000).then(() => false)]);
+      if (!bounded && !proc.exited) {
+        process.kill(proc.pid, 'SIGKILL');
+        await proc.exit;
+      }
+    }
+  };
+
+  /** Spawns a server process on this port/database/tokens and waits for `/health`. */
+  const spawnProcess = async (importFile: string | undefined, startTimeoutMs: number): Promise<void> => {
+    const child: ChildProcess = spawn(process.execPath, [serverJs], {
+      cwd: UNLEASH_SERVER_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '/tmp',
+        // As in Unleash's own image; vitest's NODE_ENV=test changes the server's behaviour.
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl(database),
+        DATABASE_SSL: 'false',
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(port),
+        CHECK_VERSION: 'false',
+        SEND_TELEMETRY: 'false',
+        LOG_LEVEL: 'warn',
+        INIT_ADMIN_API_TOKENS: adminToken,
+        INIT_BACKEND_API_TOKENS: clientToken,
+        ...(importFile !== undefined
+          ? { IMPORT_FILE: importFile, IMPORT_PROJECT: 'default', IMPORT_ENVIRONMENT: 'development' }
+          : {}),
+      },
+    });
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const pid = child.pid;
+    if (pid === undefined) throw new Error('could not spawn unleash-server');
+    lastPid = pid;
+    let resolveExit: () => void = () => {};
+    const proc: RunningProcess = {
+      pid,
+      exit: new Promise<void>((r) => {
+        resolveExit = r;
+      }),
+      exited: false,
+      // If the test process dies without stop(), do not leave the server running.
+      killOnExit: () => {
+        if (!proc.exited) process.kill(pid, 'SIGTERM');
+      },
+    };
+    child.once('exit', () => {
+      proc.exited = true;
+      resolveExit();
+    });
+    process.once('exit', proc.killOnExit);
+    current = proc;
+
+    // Wait for /health.
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      if (proc.exited) {
+        await stopProcess();
+        throw new Error(`unleash-server exited during start-up:\n${output.join('\n')}`);
+      }
+      try {
+        const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await stopProcess();
+        throw new Error(`unleash-server not healthy after ${startTimeoutMs} ms:\n${output.join('\n')}`);
+      }
+      await sleep(200);
+    }
+  };
 
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    process.removeListener('exit', killOnExit);
-    if (!exited) {
-      process.kill(pid, 'SIGTERM');
-      const bounded = await Promise.race([exitPromise.then(() => true), sleep(10_000).then(() => false)]);
-      if (!bounded && !exited) {
-        process.kill(pid, 'SIGKILL');
-        await exitPromise;
-      }
-    }
-    await withPg((c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+    await stopProcess();
+    await dropDatabase();
   };
 
-  // Wait for /health.
-  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`unleash-server exited during start-up:\n${output.join('\n')}`);
-    }
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`unleash-server not healthy after ${options.startTimeoutMs ?? 90_000} ms:\n${output.join('\n')}`);
-    }
-    await sleep(200);
+  try {
+    await spawnProcess(options.importFile ?? FLAGS_EXPORT_FILE, options.startTimeoutMs ?? 90_000);
+  } catch (error) {
+    await dropDatabase();
+    throw error;
   }
 
   const adminCall = async (method: string, path: string, body?: unknown): Promise<unknown> => {
@@ -288,9 +356,21 @@ export async function startUnleashServer(options: StartUnleashServerOptions = {}
     clientToken,
     adminToken,
     database,
-    pid,
+    port,
+    get pid() {
+      return current?.pid ?? lastPid;
+    },
+    get running() {
+      return current !== null && !current.exited;
+    },
     admin,
     logs: () => output.join('\n'),
+    stopProcess,
+    async startProcess(restart: RestartUnleashServerOptions = {}) {
+      if (stopped) throw new Error('startProcess() after stop(): the database is gone');
+      if (current !== null && !current.exited) return;
+      await spawnProcess(restart.importFile, restart.startTimeoutMs ?? 90_000);
+    },
     stop,
   };
 }
