@@ -99,6 +99,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     store, toggle, metrics, logger, clock,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     adminToken: config.ADMIN_TOKEN,
+    metricsToken: config.METRICS_TOKEN,
     warnings: credentials.warnings,
     onStored: () => processor.wake(),
     cutoverReport: async () => ({

@@ -57,6 +57,7 @@ const environmentSchema = z
     READINESS_MIN_OCCURRENCES: z.coerce.number().int().min(0).default(100),
     READINESS_OBSERVATION_HOURS: seconds(24),
     ADMIN_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((env, ctx) => {

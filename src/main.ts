@@ -3,6 +3,7 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import { buildService } from './composition-root.js';
+import { createHttpServer } from './http/http-server.js';
 import { createJsonLogger } from './observability/json-logger.js';
 
 async function main(): Promise<void> {
@@ -20,13 +21,10 @@ async function main(): Promise<void> {
   const service = await buildService(config, logger);
   for (const warning of service.description.warnings as string[]) logger.warn(warning);
 
-  const server = service.app.listen(config.PORT, config.HOST, () => {
+  // Slow or stalled clients are cut off (src/http/http-server.ts has the limits).
+  const server = createHttpServer(service.app).listen(config.PORT, config.HOST, () => {
     logger.info('codat-cutover listening', { port: config.PORT, host: config.HOST, ...service.description });
   });
-  // Codat gives up after 15 s: a client that has not sent its request within 10 s is cut off.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
-  server.keepAliveTimeout = 5_000;
   service.start();
 
   let stopping = false;

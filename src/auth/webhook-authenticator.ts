@@ -1,12 +1,19 @@
 /**
  * Who may post a webhook. Codat's new service signs every message (Standard Webhooks / Svix);
  * the legacy rules service sends a static `Authorization` header. Verification runs on the raw
- * bytes, before anything is parsed.
+ * bytes, before anything is parsed. docs/security.md is the threat model.
+ *
+ * The signature is the Standard Webhooks scheme (`v1,` base64 HMAC-SHA256 of
+ * `<id>.<timestamp>.<body>` with the base64-decoded `whsec_` secret). It is computed here with
+ * node:crypto over the exact bytes received and the timestamp header exactly as sent, because the
+ * `standardwebhooks` library's `sign()` decodes a Buffer body as UTF-8 (lossy for invalid bytes)
+ * and re-formats the timestamp. test/unit/webhook-authenticator.test.ts checks this function
+ * against that library and against Codat's published test vector.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../domain/ports.js';
 
+/** Stable machine-readable reasons: the `error.code` of the 401 and the `reason` label of the metric. */
 export type AuthFailureReason =
   | 'endpoint_not_configured'
   | 'missing_credentials'
@@ -28,17 +35,45 @@ export interface EndpointCredentials {
   readonly allowUnsigned: boolean;
 }
 
-export type WebhookAuthenticator = (headers: Readonly<Record<string, string | string[] | undefined>>, rawBody: Buffer) => AuthResult;
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
-const header = (headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined => {
+export type WebhookAuthenticator = (headers: RequestHeaders, rawBody: Buffer) => AuthResult;
+
+/**
+ * The two header sets a Standard Webhooks sender may use: Codat sends `webhook-*`; Svix's
+ * non-white-labelled headers are `svix-*`. A set is used only when complete (no mixing).
+ */
+export const SIGNATURE_HEADER_SETS = [
+  { id: 'webhook-id', timestamp: 'webhook-timestamp', signature: 'webhook-signature' },
+  { id: 'svix-id', timestamp: 'svix-timestamp', signature: 'svix-signature' },
+] as const;
+
+const SECRET_PREFIX = 'whsec_';
+
+const header = (headers: RequestHeaders, name: string): string | undefined => {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 };
 
 /** Constant-time equality of two strings of any length (digests first, so lengths do not leak). */
 export function safeEqual(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(a), digest(b));
+}
+
+/** The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the Standard Webhooks libraries). */
+export function signingKey(secret: string): Buffer {
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw new Error('a webhook secret must be whsec_<base64>');
+  const key = Buffer.from(encoded, 'base64');
+  if (key.length === 0) throw new Error('a webhook secret must not be empty');
+  return key;
+}
+
+/** `v1,<base64>`: the Standard Webhooks signature of exactly these bytes and this timestamp text. */
+export function signPayload(secret: string | Buffer, id: string, timestamp: string, rawBody: Buffer): string {
+  const key = typeof secret === 'string' ? signingKey(secret) : secret;
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(rawBody).digest('base64')}`;
 }
 
 export function createWebhookAuthenticator(options: {
@@ -47,44 +82,68 @@ export function createWebhookAuthenticator(options: {
   readonly clock: Clock;
 }): WebhookAuthenticator {
   const { credentials, toleranceSeconds, clock } = options;
-  const signers = credentials.secrets.map((secret) => new Webhook(secret));
-  const configured = signers.length > 0 || credentials.authorization !== undefined;
+  // Decoded once, at start-up: a bad secret fails there, not on the first request.
+  const keys = credentials.secrets.map(signingKey);
+  const configured = keys.length > 0 || credentials.authorization !== undefined;
 
   function verifySignature(id: string, timestamp: string, signatures: string, rawBody: Buffer): AuthResult {
     if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'invalid_timestamp' };
-    const seconds = Number(timestamp);
-    if (Math.abs(clock.now() / 1000 - seconds) > toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
+    // Both directions, in whole seconds like the Standard Webhooks libraries: too old is a
+    // replay, too new is a clock problem or a pre-signed message.
+    const now = Math.floor(clock.now() / 1000);
+    const sent = Number(timestamp);
+    if (now - sent > toleranceSeconds || sent - now > toleranceSeconds) return { ok: false, reason: 'stale_timestamp' };
+    // Space-separated `v1,<sig>` entries: several during a secret rotation, other versions ignored.
     const offered = signatures
       .split(' ')
-      .map((entry) => entry.split(','))
-      .filter((parts): parts is [string, string] => parts.length === 2 && parts[0] === 'v1')
-      .map(([, signature]) => Buffer.from(signature));
-    for (const signer of signers) {
-      // The library computes the HMAC; we only choose the clock and the tolerance.
-      const expected = Buffer.from(signer.sign(id, new Date(seconds * 1000), rawBody).slice('v1,'.length));
-      if (offered.some((candidate) => candidate.length === expected.length && timingSafeEqual(candidate, expected))) {
-        return { ok: true, method: 'signature', webhookId: id };
+      .filter((entry) => entry.startsWith('v1,'))
+      .map((entry) => Buffer.from(entry.slice('v1,'.length), 'utf8'));
+    for (const key of keys) {
+      const expected = Buffer.from(signPayload(key, id, timestamp, rawBody).slice('v1,'.length), 'utf8');
+      // Every entry is compared (no early exit on the first mismatch); lengths are public.
+      let match = false;
+      for (const candidate of offered) {
+        if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) match = true;
       }
+      if (match) return { ok: true, method: 'signature', webhookId: id };
     }
     return { ok: false, reason: 'invalid_signature' };
   }
 
-  return (headers, rawBody) => {
+  function authenticate(headers: RequestHeaders, rawBody: Buffer): AuthResult {
+    const unverifiedId = () => header(headers, 'webhook-id') ?? header(headers, 'svix-id') ?? null;
     if (!configured) {
-      return credentials.allowUnsigned
-        ? { ok: true, method: 'unsigned', webhookId: header(headers, 'webhook-id') ?? header(headers, 'svix-id') ?? null }
-        : { ok: false, reason: 'endpoint_not_configured' };
+      return credentials.allowUnsigned ? { ok: true, method: 'unsigned', webhookId: unverifiedId() } : { ok: false, reason: 'endpoint_not_configured' };
     }
+    // Legacy endpoint: the static header of the legacy rules service, compared in constant time.
     const authorization = header(headers, 'authorization');
     if (credentials.authorization !== undefined && authorization !== undefined && safeEqual(authorization, credentials.authorization)) {
-      return { ok: true, method: 'authorization', webhookId: header(headers, 'webhook-id') ?? header(headers, 'svix-id') ?? null };
+      return { ok: true, method: 'authorization', webhookId: unverifiedId() };
     }
-    // Codat sends `webhook-*`; Svix's own libraries also accept the `svix-*` set.
-    const id = header(headers, 'webhook-id') ?? header(headers, 'svix-id');
-    const timestamp = header(headers, 'webhook-timestamp') ?? header(headers, 'svix-timestamp');
-    const signature = header(headers, 'webhook-signature') ?? header(headers, 'svix-signature');
-    if (signers.length > 0 && id && timestamp && signature) return verifySignature(id, timestamp, signature, rawBody);
+    // Otherwise a signature: each complete header set in turn (`webhook-*`, then `svix-*`).
+    let failure: AuthResult | null = null;
+    if (keys.length > 0) {
+      for (const names of SIGNATURE_HEADER_SETS) {
+        const id = header(headers, names.id);
+        const timestamp = header(headers, names.timestamp);
+        const signature = header(headers, names.signature);
+        if (!id || !timestamp || !signature) continue;
+        const result = verifySignature(id, timestamp, signature, rawBody);
+        if (result.ok) return result;
+        failure ??= result;
+      }
+    }
+    if (failure) return failure;
     if (authorization !== undefined && credentials.authorization !== undefined) return { ok: false, reason: 'invalid_authorization' };
     return { ok: false, reason: 'missing_credentials' };
+  }
+
+  return (headers, rawBody) => {
+    try {
+      return authenticate(headers, rawBody);
+    } catch {
+      // Nothing above should throw; if it ever does, the request is refused, never answered 500.
+      return { ok: false, reason: 'invalid_signature' };
+    }
   };
 }

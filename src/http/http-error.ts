@@ -17,10 +17,16 @@ export class HttpError extends Error {
 interface BodyParserError {
   type?: unknown;
   status?: unknown;
+  expose?: unknown;
 }
 
-const fromBodyParser = (error: BodyParserError): HttpError | null => {
-  switch (error.type) {
+/**
+ * What the raw-body reader refuses before the webhook can be authenticated, as an answer; null
+ * for any other error. A body that is never read is never verified and never stored.
+ */
+export function bodyReadFailure(error: unknown): HttpError | null {
+  if (typeof error !== 'object' || error === null) return null;
+  switch ((error as BodyParserError).type) {
     case 'entity.too.large':
       return new HttpError(413, 'payload_too_large', 'The request body is larger than this endpoint accepts.');
     case 'request.aborted':
@@ -30,15 +36,20 @@ const fromBodyParser = (error: BodyParserError): HttpError | null => {
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpError(415, 'unsupported_encoding', 'The body encoding or charset is not supported.');
-    default:
-      return null;
+    default: {
+      // Any other client error raised by Express or its readers (http-errors with `expose`): a 4xx, never a 500.
+      const { status, expose } = error as BodyParserError;
+      return expose === true && typeof status === 'number' && status >= 400 && status < 500
+        ? new HttpError(status, 'bad_request', 'The request could not be read.')
+        : null;
+    }
   }
-};
+}
 
 /** The one place where errors become HTTP: the same body in every environment, never a stack trace. */
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
-    const known = error instanceof HttpError ? error : fromBodyParser((error ?? {}) as BodyParserError);
+    const known = error instanceof HttpError ? error : bodyReadFailure(error);
     if (!known) logger.error('unhandled error while answering a request', { error: String(error) });
     const answer = known ?? new HttpError(500, 'internal_error', 'The request could not be handled.');
     if (res.headersSent) return;

@@ -1,27 +1,77 @@
 /**
  * The request path of both webhook endpoints: authenticate the raw bytes, parse, store durably,
  * and only then answer. Conversion and delivery happen after the answer, from the store.
+ *
+ * The answers (docs/security.md has the table and the reasons):
+ * - not authentic → 401 with the reason; nothing is parsed, stored or delivered;
+ * - authentic but unreadable (empty, not UTF-8, not JSON) → kept in quarantine, 400 with the reason;
+ * - authentic, readable but unusable (nested deeper than any Codat body) → kept in quarantine, 202;
+ * - authentic and readable → stored, 202 (200 `duplicate` for a redelivery), converted later;
+ * - the store failing → 503 `store_unavailable`, which both Codat services retry.
  */
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
-import { HttpError } from '../http/http-error.js';
+import { HttpError, bodyReadFailure } from '../http/http-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from '../store/cutover-store.js';
 import type { InboxWriter } from './inbox-writer.js';
 
 /** The headers kept with each webhook for audit and re-verification (never `Authorization`). */
-const AUDIT_HEADERS = [
+export const AUDIT_HEADERS = [
   'webhook-id', 'webhook-timestamp', 'webhook-signature', 'svix-id', 'svix-timestamp', 'svix-signature',
-  'content-type', 'user-agent', 'x-codat-clientid',
+  'content-type', 'content-encoding', 'user-agent', 'x-codat-clientid',
 ] as const;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Deeper than any Codat body (their deepest is about 6 levels). `JSON.parse` itself copes with
+ * hundreds of thousands of levels, but `JSON.stringify`, `structuredClone` and any recursive
+ * walk overflow the stack at about 10,000: such a body is kept in quarantine, never processed.
+ */
+export const MAX_JSON_DEPTH = 64;
 
-export type ParsedBody = { ok: true; value: unknown } | { ok: false; code: 'empty_body' | 'invalid_utf8' | 'malformed_json' };
+/** Identifiers longer than this are hashed before they become a dedupe key. */
+const MAX_DEDUPE_KEY_LENGTH = 200;
 
+/**
+ * `ignoreBOM`: a byte-order mark is kept, so JSON.parse refuses it here exactly as the processor
+ * (which reads the stored bytes) would; the body is then kept in quarantine, never half-accepted.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export type BodyProblem = 'empty_body' | 'invalid_utf8' | 'malformed_json' | 'nesting_too_deep';
+
+export type ParsedBody = { ok: true; value: unknown } | { ok: false; code: BodyProblem };
+
+/** The deepest nesting of arrays and objects in a JSON text (strings are skipped). */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i += 1;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * Strict: UTF-8 that does not decode is refused rather than repaired (a repaired body is not
+ * the body that was signed). `JSON.parse` never gives `__proto__` a meaning: it creates an own
+ * property of that name, so parsing cannot pollute a prototype.
+ */
 export function parseJsonBody(raw: Buffer): ParsedBody {
   if (raw.length === 0) return { ok: false, code: 'empty_body' };
   let text: string;
@@ -30,11 +80,14 @@ export function parseJsonBody(raw: Buffer): ParsedBody {
   } catch {
     return { ok: false, code: 'invalid_utf8' };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, code: 'malformed_json' };
   }
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH) return { ok: false, code: 'nesting_too_deep' };
+  return { ok: true, value };
 }
 
 /** `AlertId` or `id` of a body, the per-channel dedupe key when no `webhook-id` header came. */
@@ -42,7 +95,16 @@ function bodyId(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const record = body as Record<string, unknown>;
   const id = Object.hasOwn(record, 'AlertId') ? record.AlertId : Object.hasOwn(record, 'id') ? record.id : null;
-  return typeof id === 'string' && id.length > 0 && id.length <= 200 ? id : null;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_DEDUPE_KEY_LENGTH ? id : null;
+}
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+function dedupeKeyOf(webhookId: string | null, parsed: ParsedBody, raw: Buffer): string {
+  if (webhookId !== null && webhookId.length > 0) {
+    return webhookId.length <= MAX_DEDUPE_KEY_LENGTH ? webhookId : `sha256-id:${sha256(webhookId)}`;
+  }
+  return (parsed.ok ? bodyId(parsed.value) : null) ?? `sha256:${sha256(raw)}`;
 }
 
 export interface WebhookReceiverDeps {
@@ -57,18 +119,22 @@ export interface WebhookReceiverDeps {
   readonly onStored: () => void;
 }
 
+/** How each unusable body is answered. Only what cannot be read at all is a 4xx. */
+const BODY_PROBLEMS: Readonly<Record<BodyProblem, { status: 400 | 202; message: string }>> = {
+  empty_body: { status: 400, message: 'The request has no body.' },
+  invalid_utf8: { status: 400, message: 'The body is not valid UTF-8.' },
+  malformed_json: { status: 400, message: 'The body is not valid JSON.' },
+  nesting_too_deep: { status: 202, message: `The body nests deeper than ${MAX_JSON_DEPTH} levels.` },
+};
+
 export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler {
   const { endpoint, metrics } = deps;
-  const MESSAGES = {
-    empty_body: 'The request has no body.',
-    invalid_utf8: 'The body is not valid UTF-8.',
-    malformed_json: 'The body is not valid JSON.',
-  } as const;
 
   return async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const auth = deps.authenticate(req.headers, raw);
     if (!auth.ok) {
+      // Never stored, never parsed: an unauthenticated sender costs one HMAC and one counter.
       metrics.authFailures.inc({ endpoint, reason: auth.reason });
       metrics.webhooks.inc({ endpoint, outcome: 'unauthorized' });
       throw new HttpError(401, auth.reason, 'The webhook could not be authenticated.');
@@ -83,11 +149,11 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     const webhook: NewWebhook = {
       channel,
       endpoint,
-      dedupeKey: auth.webhookId ?? (parsed.ok ? bodyId(parsed.value) : null) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`,
+      dedupeKey: dedupeKeyOf(auth.webhookId, parsed, raw),
       receivedAt: deps.clock.now(),
       headers,
       body: raw,
-      // Authentic but unreadable: kept in quarantine so nothing Codat sent is lost.
+      // Authentic but unusable: kept in quarantine so nothing Codat sent is lost.
       state: parsed.ok ? 'pending' : 'quarantined',
       detail: parsed.ok ? null : parsed.code,
     };
@@ -99,10 +165,16 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
       metrics.webhooks.inc({ endpoint, outcome: 'store_unavailable' });
       throw new HttpError(503, 'store_unavailable', 'The webhook could not be stored; retry later.', { 'retry-after': '5' });
     }
+    if (stored.status === 'duplicate') metrics.duplicates.inc({ channel, layer: 'transport' });
     if (!parsed.ok) {
       metrics.webhooks.inc({ endpoint, outcome: parsed.code });
-      metrics.quarantined.inc({ channel, reason: parsed.code });
-      throw new HttpError(400, parsed.code, MESSAGES[parsed.code]);
+      if (stored.status === 'stored') metrics.quarantined.inc({ channel, reason: parsed.code });
+      const problem = BODY_PROBLEMS[parsed.code];
+      if (problem.status === 202) {
+        res.status(202).json({ status: 'quarantined', reason: parsed.code });
+        return;
+      }
+      throw new HttpError(problem.status, parsed.code, problem.message);
     }
     metrics.webhooks.inc({ endpoint, outcome: stored.status });
     if (stored.status === 'duplicate') {
@@ -111,5 +183,18 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     }
     deps.onStored();
     res.status(202).json({ status: 'accepted' });
+  };
+}
+
+/**
+ * After the raw-body reader on a webhook route: counts bodies refused before they could be
+ * authenticated (too large, aborted, unsupported encoding) by endpoint and outcome, then hands
+ * the error on to the error handler, which answers it.
+ */
+export function countUnreadableBodies(endpoint: Channel, metrics: Metrics): ErrorRequestHandler {
+  return (error: unknown, _req, _res, next) => {
+    const refused = error instanceof HttpError ? null : bodyReadFailure(error);
+    if (refused) metrics.webhooks.inc({ endpoint, outcome: refused.code });
+    next(error);
   };
 }
