@@ -69,6 +69,10 @@ const environmentSchema = z
         message: 'must be greater than CUTOVER_GRACE_SECONDS',
       });
     }
+    // Unsigned webhooks are for local use: in production they would let anyone inject events.
+    if (env.ALLOW_UNSIGNED_WEBHOOKS && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['ALLOW_UNSIGNED_WEBHOOKS'], message: 'is for local use only and refused when NODE_ENV=production' });
+    }
     if (env.UNLEASH_URL && !env.UNLEASH_API_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['UNLEASH_API_TOKEN'], message: 'is required when UNLEASH_URL is set' });
     }

@@ -36,6 +36,7 @@ export const INVALID_REASONS = {
   notAnObject: 'not_a_json_object',
   missingPayload: 'missing_payload',
   missingCompanyId: 'missing_company_id',
+  noDataTypes: 'no_data_types',
   conversionError: 'conversion_error',
 } as const;
 
@@ -92,7 +93,8 @@ function convert(body: unknown): Conversion {
 }
 
 /** The events of a known type, or why its payload cannot be converted. */
-type PayloadResult = readonly DomainEvent[] | typeof MISSING_COMPANY_ID | typeof MISSING_PAYLOAD;
+type PayloadResult = readonly DomainEvent[] | typeof MISSING_COMPANY_ID | typeof MISSING_PAYLOAD | typeof NO_DATA_TYPES;
+const NO_DATA_TYPES = INVALID_REASONS.noDataTypes;
 const MISSING_COMPANY_ID = INVALID_REASONS.missingCompanyId;
 const MISSING_PAYLOAD = INVALID_REASONS.missingPayload;
 
@@ -159,6 +161,9 @@ function convertReadCompleted(initial: boolean, payload: object, ctx: Context): 
   if (companyId === null) return MISSING_COMPANY_ID;
 
   const entries = (parsed.data.dataTypes ?? []).filter((entry): entry is DataTypeReadSummary => entry !== undefined);
+  // A read that reports no readable data type says nothing we can deliver: keep it in quarantine
+  // (visible, replayable) rather than settle it as processed with nothing to show.
+  if (entries.length === 0) return NO_DATA_TYPES;
   const events = entries.flatMap((entry) => convertReadEntry(entry, companyId, ctx));
 
   if (initial) {

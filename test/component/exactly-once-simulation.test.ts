@@ -88,5 +88,6 @@ describe('exactly once across the flip (simulation)', () => {
     expect({ lost, doubled }).toEqual({ lost: 0, doubled: 0 });
     expect(new Set(ids).size).toBe(ids.length);
     expect(service.sink.deliveries.length).toBe(occurrences.length - shadowOnly);
-  });
+    // Thousands of HTTP round trips: generous on a shared two-core machine.
+  }, 120_000);
 });

@@ -466,6 +466,15 @@ describe('convertEventWebhook for bodies it cannot convert', () => {
     expect(convertEventWebhook(body)).toEqual({ kind: 'unrecognised', source: { channel: 'events', id: 'evt-1', type: eventType }, reason });
   });
 
+  it.each([
+    ['empty', []],
+    ['missing', undefined],
+    ['unreadable entries', ['x', 3, null]],
+  ])('when a read.completed has %s dataTypes, then it is invalid (no_data_types) and kept in quarantine', (_label, dataTypes) => {
+    const body = { id: 'evt-2', eventType: 'read.completed', payload: { referenceCompany: { id: 'c-1' }, dataTypes } };
+    expect(convertEventWebhook(body)).toMatchObject({ kind: 'invalid', reason: 'no_data_types' });
+  });
+
   it('when the body has no eventType nor type, then it is unrecognised', () => {
     expect(convertEventWebhook({ id: 'evt-1', payload: {} })).toEqual({
       kind: 'unrecognised',

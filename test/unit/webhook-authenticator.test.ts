@@ -310,13 +310,15 @@ describe('secure by default (src/auth/webhook-credentials.ts)', () => {
     expect(existsSync(join(dataDir, DEV_SECRET_FILE))).toBe(false);
   });
 
-  it('when ALLOW_UNSIGNED_WEBHOOKS is set, then unsigned webhooks are accepted and a warning says so (production too)', () => {
-    for (const NODE_ENV of ['development', 'production']) {
-      const resolved = resolve({ NODE_ENV, ALLOW_UNSIGNED_WEBHOOKS: 'true' });
-      expect(verifierFor(resolved.events)({}, Buffer.from(BODY))).toMatchObject({ ok: true, method: 'unsigned' });
-      expect(verifierFor(resolved.legacy)({}, Buffer.from(BODY))).toMatchObject({ ok: true, method: 'unsigned' });
-      expect(resolved.warnings.join('\n')).toMatch(/legacy endpoint accepts UNSIGNED webhooks[\s\S]*events endpoint accepts UNSIGNED webhooks/);
-    }
+  it('when ALLOW_UNSIGNED_WEBHOOKS is set outside production, then unsigned webhooks are accepted and a warning says so', () => {
+    const resolved = resolve({ NODE_ENV: 'development', ALLOW_UNSIGNED_WEBHOOKS: 'true' });
+    expect(verifierFor(resolved.events)({}, Buffer.from(BODY))).toMatchObject({ ok: true, method: 'unsigned' });
+    expect(verifierFor(resolved.legacy)({}, Buffer.from(BODY))).toMatchObject({ ok: true, method: 'unsigned' });
+    expect(resolved.warnings.join('\n')).toMatch(/legacy endpoint accepts UNSIGNED webhooks[\s\S]*events endpoint accepts UNSIGNED webhooks/);
+  });
+
+  it('when ALLOW_UNSIGNED_WEBHOOKS is set with NODE_ENV=production, then the configuration is refused at start-up', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', ALLOW_UNSIGNED_WEBHOOKS: 'true' })).toThrow(/ALLOW_UNSIGNED_WEBHOOKS: is for local use only/);
   });
 
   it('when no secret is set outside production, then a development secret is generated once (0600), reused on restart, and signs both endpoints', () => {
