@@ -17,7 +17,7 @@ import { createApp } from './http/app.js';
 import { createInboxWriter } from './ingest/inbox-writer.js';
 import { createWebhookProcessor, type Converter } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, initialiseKnownSeries } from './observability/metrics.js';
 import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
@@ -46,6 +46,7 @@ export function createStore(config: Config): { store: CutoverStore; description:
 
 export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Service> {
   const metrics = createMetrics();
+  initialiseKnownSeries(metrics);
   const { store, description: storeDescription } = createStore(config);
   await store.migrate();
   // The embedded store belongs to this one process: leases left by a crashed predecessor are void.

@@ -4,6 +4,7 @@
  * outcomes and reasons, all from closed sets (unknown wire types are counted under one label).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEventType } from '../domain/domain-event.js';
 
 export function createMetrics(registry: Registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
@@ -44,3 +45,19 @@ export function createMetrics(registry: Registry = new Registry()) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Exports the known label sets at 0 from the start: prom-client only exports a labelled series
+ * after its first increment, and Prometheus' increase() cannot see a series' first step.
+ */
+export function initialiseKnownSeries(metrics: Metrics): void {
+  for (const type of Object.keys(DOMAIN_EVENT_TYPES) as DomainEventType[]) {
+    if (carriageOf(type) === 'both') {
+      for (const seen of ['both', 'legacy_only', 'events_only']) metrics.occurrences.inc({ type, seen }, 0);
+      metrics.rescued.inc({ type }, 0);
+    }
+  }
+  for (const outcome of ['delivered', 'failed', 'dead']) metrics.deliveries.inc({ outcome }, 0);
+  metrics.toggleChanges.inc(0);
+  metrics.ready.set(0);
+}
