@@ -3,6 +3,7 @@
  * natively by ./support/unleash-server.ts on a fresh PostgreSQL database, flags imported from
  * flags/unleash-export.json).
  */
+import { freePort } from './support/service-process.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEW_EVENT_TYPES_TOGGLE, type Logger } from '../../src/domain/ports.js';
@@ -42,18 +43,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
 }
 
 /** A 127.0.0.1 port nothing listens on (bound then released). */
-async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const closedPort = freePort;
 
 describe('UnleashToggleReader against a real Unleash server', () => {
   let server: UnleashTestServer;
