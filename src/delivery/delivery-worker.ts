@@ -38,17 +38,18 @@ export function createDeliveryWorker(deps: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
 
-  async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<void> {
+  /** Sends one delivery; failures are recorded at once, successes are returned to be marked together. */
+  async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<string | null> {
     try {
       await sink.deliver(payload, occurrenceId);
-      await store.markDelivered(occurrenceId, clock.now());
-      metrics.deliveries.inc({ outcome: 'delivered' });
+      return occurrenceId;
     } catch (error) {
       const attempts = previousAttempts + 1;
       const dead = attempts >= maxAttempts;
       await store.markDeliveryFailed(occurrenceId, String(error), dead ? null : clock.now() + backoffMs(attempts));
       metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
       if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: String(error) });
+      return null;
     }
   }
 
@@ -58,7 +59,10 @@ export function createDeliveryWorker(deps: {
     for (;;) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
-      await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)));
+      const delivered = (await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)))).filter((id): id is string => id !== null);
+      // One transaction for the batch: a sync per delivery would cap throughput on the embedded store.
+      await store.markDelivered(delivered, clock.now());
+      metrics.deliveries.inc({ outcome: 'delivered' }, delivered.length);
       attempted += due.length;
     }
   }

@@ -77,11 +77,12 @@ export function createWebhookProcessor(deps: {
     for (;;) {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
-      for (const webhook of batch) {
-        const result = await store.settle(webhook, convert(webhook), policy);
-        count(webhook, result);
-        settled += 1;
-      }
+      const results = await store.settleBatch(batch.map((webhook) => ({ webhook, conversion: convert(webhook) })), policy);
+      results.forEach((result, i) => {
+        const webhook = batch[i];
+        if (webhook) count(webhook, result);
+      });
+      settled += batch.length;
     }
   }
 

@@ -115,10 +115,13 @@ export interface CutoverStore {
   claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
   /** Runs the ledger over one webhook's conversion and settles the inbox row, atomically. */
   settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
+  /** `settle` for a claimed batch, committed together where the database allows it (group commit). */
+  settleBatch(items: readonly { readonly webhook: StoredWebhook; readonly conversion: Conversion }[], policy: LedgerPolicy): Promise<SettleResult[]>;
   /** Delivers held occurrences whose grace period is over and whose primary copy never came. */
   rescueDue(now: number, limit: number): Promise<CopyOutcome[]>;
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
-  markDelivered(occurrenceId: string, now: number): Promise<void>;
+  /** Marks deliveries accepted by the downstream, in one transaction. */
+  markDelivered(occurrenceIds: readonly string[], now: number): Promise<void>;
   /** `nextAttemptAt` null: the delivery is dead-lettered. */
   markDeliveryFailed(occurrenceId: string, error: string, nextAttemptAt: number | null): Promise<void>;
   listDeadLetters(limit: number): Promise<DeadLetter[]>;

@@ -170,6 +170,23 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     await tx.execute('UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1', [inboxId, state, detail, Date.now()]);
   }
 
+  async function settleWebhook(tx: SqlExecutor, webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult> {
+    // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
+    const [current] = await tx.query<{ state: string }>(`SELECT state FROM inbox WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [webhook.inboxId]);
+    if (!current || current.state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
+    if (conversion.kind !== 'converted') {
+      const state = conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined';
+      await settleInbox(tx, webhook.inboxId, state, conversion.reason);
+      return { state, detail: conversion.reason, copies: [] };
+    }
+    const copies: CopyOutcome[] = [];
+    for (const [index, event] of conversion.events.entries()) {
+      copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
+    }
+    await settleInbox(tx, webhook.inboxId, 'processed', null);
+    return { state: 'processed', detail: null, copies };
+  }
+
   const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
 
   return {
@@ -209,21 +226,25 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     settle(webhook, conversion, policy) {
-      return driver.transaction(async (tx) => {
-        // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
-        const [current] = await tx.query<{ state: string }>(`SELECT state FROM inbox WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [webhook.inboxId]);
-        if (!current || current.state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
-        if (conversion.kind !== 'converted') {
-          await settleInbox(tx, webhook.inboxId, conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined', conversion.reason);
-          return { state: conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined', detail: conversion.reason, copies: [] };
-        }
-        const copies: CopyOutcome[] = [];
-        for (const [index, event] of conversion.events.entries()) {
-          copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
-        }
-        await settleInbox(tx, webhook.inboxId, 'processed', null);
-        return { state: 'processed', detail: null, copies };
-      });
+      return driver.transaction((tx) => settleWebhook(tx, webhook, conversion, policy));
+    },
+
+    async settleBatch(items, policy) {
+      // SQLite has one writer: one transaction (one sync) for the whole batch is group commit.
+      // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
+      // keys at once (taken in different orders, they could deadlock).
+      if (driver.dialect === 'sqlite') {
+        return driver.transaction(async (tx) => {
+          const results: SettleResult[] = [];
+          for (const { webhook, conversion } of items) results.push(await settleWebhook(tx, webhook, conversion, policy));
+          return results;
+        });
+      }
+      const results: SettleResult[] = [];
+      for (const { webhook, conversion } of items) {
+        results.push(await driver.transaction((tx) => settleWebhook(tx, webhook, conversion, policy)));
+      }
+      return results;
     },
 
     rescueDue(now, limit) {
@@ -266,9 +287,14 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       });
     },
 
-    async markDelivered(occurrenceId, now) {
+    async markDelivered(occurrenceIds, now) {
+      if (occurrenceIds.length === 0) return;
       await driver.transaction((tx) =>
-        tx.execute(`UPDATE deliveries SET state = 'delivered', delivered_at = $2, attempts = attempts + 1, claimed_until = 0 WHERE occurrence_id = $1`, [occurrenceId, now]),
+        tx.execute(
+          `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
+           WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+          [now, ...occurrenceIds],
+        ),
       );
     },
 

@@ -561,6 +561,34 @@ export function describeCutoverStoreContract(
       }
     });
 
+    describe('settling a batch', () => {
+      it('when both copies of an occurrence and an unrecognised webhook are settled in one batch, then the results are those of settling them one by one', async () => {
+        const event = windowedEvent();
+        const legacy = await receive({ channel: 'legacy', receivedAt: T0 });
+        const events = await receive({ channel: 'events', receivedAt: T0 + 5 });
+        const unknown = await receive({ channel: 'events', receivedAt: T0 + 6 });
+
+        const results = await store.settleBatch([
+          { webhook: legacy, conversion: buildConversion([event], 'legacy') },
+          { webhook: events, conversion: buildConversion([event], 'events') },
+          { webhook: unknown, conversion: buildUnrecognised('events') },
+        ], legacyPrimary);
+
+        expect(results.map((r) => r.state)).toEqual(['processed', 'processed', 'unrecognised']);
+        expect(results.flatMap((r) => r.copies.map((c) => c.action))).toEqual(['deliver', 'match']);
+        expect(await claimPayloads()).toHaveLength(1);
+        expect((await store.counts()).inboxPending).toBe(0);
+      });
+
+      it('when several deliveries are marked delivered together, then none of them is due again', async () => {
+        for (let i = 0; i < 3; i += 1) await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
+        const due = await store.claimDueDeliveries(LATER, 10, LEASE_MS);
+        await store.markDelivered(due.map((d) => d.occurrenceId), LATER);
+        expect(await store.claimDueDeliveries(LATER + LEASE_MS, 10, LEASE_MS)).toEqual([]);
+        expect((await store.counts()).deliveriesPending).toBe(0);
+      });
+    });
+
     describe('comparing the two streams', () => {
       it('when the second copy completes a pair, then the lag, the late channel and the disagreeing fields are reported', async () => {
         const legacy = buildDomainEvent({ data: { dataType: 'invoices', status: 'Success' } });
@@ -634,7 +662,7 @@ export function describeCutoverStoreContract(
       it('when a delivery is marked delivered, then it is no longer due', async () => {
         const ids = await deliverThree();
         await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS);
-        await store.markDelivered(ids[0]!, T0 + 20);
+        await store.markDelivered([ids[0]!], T0 + 20);
 
         expect(idsOf(await store.claimDueDeliveries(LATER, 10, LEASE_MS))).toEqual(ids.slice(1));
         expect((await store.counts()).deliveriesPending).toBe(2);
@@ -684,7 +712,7 @@ export function describeCutoverStoreContract(
         const eventD = buildDomainEvent(); // dead-lettered: kept
         const eventH = buildDomainEvent(); // held, not decided: kept
         const a = await copyOf(eventA, 'legacy', old, legacyPrimary);
-        await store.markDelivered(a.occurrenceId, old + 1_000);
+        await store.markDelivered([a.occurrenceId], old + 1_000);
         const b = await copyOf(eventB, 'legacy', old + 1, legacyPrimary);
         const d = await copyOf(eventD, 'legacy', old + 2, legacyPrimary);
         await store.markDeliveryFailed(d.occurrenceId, 'HTTP 400', null);
@@ -697,7 +725,7 @@ export function describeCutoverStoreContract(
         const cutoff = Date.now();
         const eventR = buildDomainEvent(); // recent: kept
         const r = await copyOf(eventR, 'legacy', cutoff, legacyPrimary);
-        await store.markDelivered(r.occurrenceId, cutoff + 1);
+        await store.markDelivered([r.occurrenceId], cutoff + 1);
 
         expect(await store.purge(cutoff)).toBeGreaterThan(0);
         expect(await store.purge(cutoff)).toBe(0);
@@ -756,7 +784,7 @@ export function describeCutoverStoreContract(
         const delivered = await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
         const dead = await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
         await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
-        await store.markDelivered(delivered.occurrenceId, T0 + 1);
+        await store.markDelivered([delivered.occurrenceId], T0 + 1);
         await store.markDeliveryFailed(dead.occurrenceId, 'HTTP 400', null);
 
         expect(await store.counts()).toEqual({ inboxPending: 2, deliveriesPending: 1, deadLetters: 1, quarantined: 3, held: 1 });
