@@ -64,6 +64,7 @@ export function createDeliveryWorker(deps: {
       await store.markDelivered(delivered, clock.now());
       metrics.deliveries.inc({ outcome: 'delivered' }, delivered.length);
       attempted += due.length;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

@@ -8,15 +8,13 @@ import type { ToggleDefinition } from './ports.js';
 export type Verdict = 'not-ready' | 'ready-to-flip' | 'flipped' | 'ready-to-contract';
 export const VERDICTS: readonly Verdict[] = ['not-ready', 'ready-to-flip', 'flipped', 'ready-to-contract'];
 
-/** What the ledger saw of one domain type over the observation period. */
+/** What the ledger saw of one domain type over the observation period, counted as windows close. */
 export interface TypeStats {
   readonly type: DomainEventType;
   /** Occurrences whose correlation window closed, by which channels delivered a copy. */
   readonly both: number;
   readonly legacyOnly: number;
   readonly eventsOnly: number;
-  /** Occurrences still inside their window (not judged yet). */
-  readonly open: number;
   /** Occurrences whose two conversions disagree, by field. */
   readonly mismatches: Readonly<Record<string, number>>;
   readonly lagP50Seconds: number | null;

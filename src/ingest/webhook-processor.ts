@@ -83,6 +83,8 @@ export function createWebhookProcessor(deps: {
         if (webhook) count(webhook, result);
       });
       settled += batch.length;
+      // Let requests in between batches: SQLite work is synchronous and would otherwise hold the loop.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

@@ -64,6 +64,8 @@ export function createCutoverMonitor(deps: {
         if (carriageOf(occurrence.type) === 'both') metrics.occurrences.inc({ type: occurrence.type, seen: occurrence.seen });
       }
       if (closed.length < 1000) break;
+      // Let requests in between batches: SQLite work is synchronous and would otherwise hold the loop.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     cached = null;
     await readiness();

@@ -37,6 +37,35 @@ const copyColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_copy' :
 const roleColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_role' : 'events_role');
 const otherChannel = (channel: Channel): Channel => (channel === 'legacy' ? 'events' : 'legacy');
 
+const HOUR_MS = 3600_000;
+
+interface ClosingRow extends Record<string, unknown> {
+  id: string;
+  type: string;
+  first_seen_at: number;
+  legacy_seen_at: number | null;
+  events_seen_at: number | null;
+  legacy_role: string | null;
+  delivered_via: string | null;
+  delivery_reason: string | null;
+  mismatched_fields: string | null;
+}
+
+function seenOf(row: ClosingRow): ClosedOccurrence['seen'] {
+  return row.legacy_seen_at != null && row.events_seen_at != null ? 'both' : row.legacy_seen_at != null ? 'legacy_only' : 'events_only';
+}
+
+/** The figures one closed occurrence adds to its type's hour (names read back by cutoverStats). */
+function figuresOf(row: ClosingRow): string[] {
+  const figures = [`seen:${seenOf(row)}`];
+  if (row.delivered_via != null) figures.push('delivered');
+  if (row.delivery_reason === 'rescued') figures.push(`rescued:${row.delivered_via}`);
+  if (row.delivery_reason === 'primary' && row.delivered_via === 'legacy') figures.push('legacy-primary-delivery');
+  if (row.legacy_seen_at != null && row.legacy_role === 'shadow') figures.push('legacy-copy-while-events-primary');
+  for (const field of (row.mismatched_fields ?? '').split(',').filter(Boolean)) figures.push(`mismatch:${field}`);
+  return figures;
+}
+
 /** Nearest-rank quantile of sorted values. */
 function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;
@@ -349,6 +378,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       return driver.transaction(async (tx) => {
         let removed = await tx.execute(`DELETE FROM inbox WHERE state = 'processed' AND processed_at < $1`, [before]);
         removed += await tx.execute(`DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < $1`, [before]);
+        removed += await tx.execute('DELETE FROM window_stats WHERE hour < $1', [Math.floor(before / HOUR_MS)]);
         // An occurrence is forgotten only once it is decided (or shadow) and its delivery is finished.
         removed += await tx.execute(
           `DELETE FROM occurrences WHERE first_seen_at < $1 AND rescue_at IS NULL
@@ -371,71 +401,74 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
     closeWindows(now, windowMs, limit) {
       return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ id: string; type: string; legacy_seen_at: number | null; events_seen_at: number | null }>(
-          `SELECT id, type, legacy_seen_at, events_seen_at FROM occurrences
-           WHERE window_closed_at IS NULL AND first_seen_at <= $1 ORDER BY first_seen_at LIMIT $2 ${skipLocked}`,
+        const rows = await tx.query<ClosingRow>(
+          `SELECT id, type, first_seen_at, legacy_seen_at, events_seen_at, legacy_role, delivered_via, delivery_reason, mismatched_fields
+           FROM occurrences WHERE window_closed_at IS NULL AND first_seen_at <= $1 ORDER BY first_seen_at LIMIT $2 ${skipLocked}`,
           [now - windowMs, limit],
         );
         if (rows.length === 0) return [];
         const ids = rows.map((r) => r.id);
         await tx.execute(`UPDATE occurrences SET window_closed_at = $1 WHERE id IN (${ids.map((_, i) => `$${i + 2}`).join(', ')})`, [now, ...ids]);
-        return rows.map((r): ClosedOccurrence => ({
-          type: r.type as DomainEventType,
-          seen: r.legacy_seen_at != null && r.events_seen_at != null ? 'both' : r.legacy_seen_at != null ? 'legacy_only' : 'events_only',
-        }));
+        // Counted once, here, under the same lock that marks the window closed.
+        const figures = new Map<string, { type: string; hour: number; figure: string; n: number }>();
+        for (const row of rows) {
+          const hour = Math.floor(Number(row.first_seen_at) / HOUR_MS);
+          for (const figure of figuresOf(row)) {
+            const key = `${row.type}|${hour}|${figure}`;
+            const entry = figures.get(key) ?? { type: row.type, hour, figure, n: 0 };
+            entry.n += 1;
+            figures.set(key, entry);
+          }
+        }
+        for (const { type, hour, figure, n } of figures.values()) {
+          await tx.execute(
+            `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
+            [type, hour, figure, n],
+          );
+        }
+        return rows.map((r): ClosedOccurrence => ({ type: r.type as DomainEventType, seen: seenOf(r) }));
       });
     },
 
     cutoverStats(since) {
       return driver.transaction(async (tx) => {
-        const closed = 'window_closed_at IS NOT NULL';
-        const flag = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-        const totals = await tx.query<Record<string, number | string>>(
-          `SELECT type,
-             ${flag(`${closed} AND legacy_seen_at IS NOT NULL AND events_seen_at IS NOT NULL`)} AS both_channels,
-             ${flag(`${closed} AND legacy_seen_at IS NOT NULL AND events_seen_at IS NULL`)} AS legacy_only,
-             ${flag(`${closed} AND legacy_seen_at IS NULL AND events_seen_at IS NOT NULL`)} AS events_only,
-             ${flag('window_closed_at IS NULL')} AS open,
-             ${flag(`delivery_reason = 'rescued' AND delivered_via = 'legacy'`)} AS rescued_from_legacy,
-             ${flag(`delivery_reason = 'rescued' AND delivered_via = 'events'`)} AS rescued_from_events,
-             ${flag(`delivery_reason = 'primary' AND delivered_via = 'legacy'`)} AS legacy_primary,
-             ${flag(`legacy_seen_at IS NOT NULL AND legacy_role = 'shadow'`)} AS legacy_while_events_primary,
-             ${flag('delivered_via IS NOT NULL')} AS delivered
-           FROM occurrences WHERE first_seen_at >= $1 GROUP BY type ORDER BY type`,
-          [since],
+        const figures = await tx.query<{ type: string; figure: string; n: number | string }>(
+          'SELECT type, figure, SUM(n) AS n FROM window_stats WHERE hour >= $1 GROUP BY type, figure ORDER BY type',
+          [Math.floor(since / HOUR_MS)],
         );
-        const mismatchRows = await tx.query<{ type: string; mismatched_fields: string }>(
-          `SELECT type, mismatched_fields FROM occurrences WHERE first_seen_at >= $1 AND mismatched_fields IS NOT NULL AND mismatched_fields <> ''`,
-          [since],
-        );
+        // Lag quantiles from the latest pairs only: enough for a p99, and a bounded read.
         const lagRows = await tx.query<{ type: string; lag: number }>(
           `SELECT type, ABS(legacy_seen_at - events_seen_at) AS lag FROM occurrences
            WHERE first_seen_at >= $1 AND legacy_seen_at IS NOT NULL AND events_seen_at IS NOT NULL
-           ORDER BY first_seen_at DESC LIMIT 100000`,
+           ORDER BY first_seen_at DESC LIMIT 5000`,
           [since],
         );
-        return totals.map((row): TypeStats => {
-          const type = String(row.type) as DomainEventType;
+        const byType = new Map<string, Map<string, number>>();
+        for (const f of figures) {
+          const values = byType.get(f.type) ?? new Map<string, number>();
+          values.set(f.figure, Number(f.n));
+          byType.set(f.type, values);
+        }
+        return [...byType.entries()].map(([type, values]): TypeStats => {
+          const n = (figure: string) => values.get(figure) ?? 0;
           const mismatches: Record<string, number> = {};
-          for (const m of mismatchRows) {
-            if (m.type !== type) continue;
-            for (const field of m.mismatched_fields.split(',')) mismatches[field] = (mismatches[field] ?? 0) + 1;
+          for (const [figure, count] of values) {
+            if (figure.startsWith('mismatch:')) mismatches[figure.slice('mismatch:'.length)] = count;
           }
           const lags = lagRows.filter((l) => l.type === type).map((l) => Number(l.lag) / 1000).sort((a, b) => a - b);
-          const n = (key: string) => Number(row[key] ?? 0);
           return {
-            type,
-            both: n('both_channels'),
-            legacyOnly: n('legacy_only'),
-            eventsOnly: n('events_only'),
-            open: n('open'),
+            type: type as DomainEventType,
+            both: n('seen:both'),
+            legacyOnly: n('seen:legacy_only'),
+            eventsOnly: n('seen:events_only'),
             mismatches,
             lagP50Seconds: quantile(lags, 0.5),
             lagP99Seconds: quantile(lags, 0.99),
-            rescuedFromLegacy: n('rescued_from_legacy'),
-            rescuedFromEvents: n('rescued_from_events'),
-            deliveredFromLegacyPrimary: n('legacy_primary'),
-            legacyCopiesWhileEventsPrimary: n('legacy_while_events_primary'),
+            rescuedFromLegacy: n('rescued:legacy'),
+            rescuedFromEvents: n('rescued:events'),
+            deliveredFromLegacyPrimary: n('legacy-primary-delivery'),
+            legacyCopiesWhileEventsPrimary: n('legacy-copy-while-events-primary'),
             delivered: n('delivered'),
           };
         });

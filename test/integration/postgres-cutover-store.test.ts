@@ -25,7 +25,7 @@ function openReplica(poolSize = 5): { store: CutoverStore; truncate(): Promise<v
   const driver = createPostgresDriver(database.url, poolSize);
   return {
     store: createSqlCutoverStore(driver),
-    truncate: () => driver.transaction(async (tx) => void (await tx.execute('TRUNCATE inbox, occurrences, deliveries RESTART IDENTITY'))),
+    truncate: () => driver.transaction(async (tx) => void (await tx.execute('TRUNCATE inbox, occurrences, window_stats, deliveries RESTART IDENTITY'))),
   };
 }
 

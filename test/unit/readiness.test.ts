@@ -8,7 +8,7 @@ const on = { enabled: true, rolloutPercent: 100 };
 
 function stats(type: DomainEventType, overrides: Partial<TypeStats> = {}): TypeStats {
   return {
-    type, both: 1000, legacyOnly: 0, eventsOnly: 0, open: 0, mismatches: {}, lagP50Seconds: 0.4, lagP99Seconds: 2,
+    type, both: 1000, legacyOnly: 0, eventsOnly: 0, mismatches: {}, lagP50Seconds: 0.4, lagP99Seconds: 2,
     rescuedFromLegacy: 0, rescuedFromEvents: 0, deliveredFromLegacyPrimary: 0, legacyCopiesWhileEventsPrimary: 0, delivered: 1000,
     ...overrides,
   };
