@@ -1,0 +1,191 @@
+/**
+ * The processes a benchmark drives: the real service (`node --import tsx src/main.ts`), the
+ * baselines (scripts/bench/baseline-server.ts), each a child of the bench with its own event loop,
+ * and what the bench reads about them from /proc (RSS, peak RSS, CPU time).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../test/integration/support/service-process.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface Child {
+  readonly name: string;
+  readonly pid: number;
+  readonly url: string;
+  readonly port: number;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+async function waitHealthy(child: ChildProcess, url: string, name: string, output: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited during start-up:\n${output()}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not start in time:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startChild(name: string, args: readonly string[], env: Record<string, string>): Promise<Child> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(child, url, name, () => output);
+  if (child.pid === undefined) throw new Error(`${name} has no pid`);
+  return {
+    name,
+    pid: child.pid,
+    url,
+    port,
+    output: () => output,
+    async stop(graceMs = 60_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface ServiceOptions {
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  /** Extra node flags, e.g. `--cpu-prof --cpu-prof-dir=…`. */
+  readonly nodeFlags?: readonly string[];
+  readonly secret: string;
+  readonly name?: string;
+  /** The entry module; scripts/bench/ingest-only-server.ts for the diagnostic variant. */
+  readonly entry?: string;
+  /** Modules loaded after tsx and before the entry (scripts/bench/probe.ts). */
+  readonly preload?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Sent to /metrics, in case the service is configured to require it. */
+export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+export function startService(options: ServiceOptions): Promise<Child> {
+  return startChild(options.name ?? 'service', [...(options.nodeFlags ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((m) => ['--import', m]), options.entry ?? 'src/main.ts'], {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: options.dataDir,
+    DOWNSTREAM_FILE: join(options.dataDir, 'downstream.jsonl'),
+    CODAT_EVENTS_SECRET: options.secret,
+    CODAT_LEGACY_SECRET: options.secret,
+    METRICS_TOKEN,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
+  });
+}
+
+export function startBaseline(kind: 'express' | 'http'): Promise<Child> {
+  return startChild(`baseline-${kind}`, ['--import', 'tsx', 'scripts/bench/baseline-server.ts', kind], { NODE_ENV: 'production' });
+}
+
+export interface ProcStatus {
+  /** Resident set now, MB. */
+  readonly rssMb: number;
+  /** Peak resident set since the process started (VmHWM), MB. */
+  readonly peakRssMb: number;
+  /** User + system CPU time so far, seconds. */
+  readonly cpuSeconds: number;
+}
+
+const CLOCK_TICKS = 100;
+
+export function readProc(pid: number): ProcStatus | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024, cpuSeconds: ticks / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds used so far by every process with this command name (e.g. all `postgres` backends). */
+export function cpuSecondsOf(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Samples RSS of some processes while work runs; `stop()` returns the highest RSS seen per pid. */
+export function sampleRss(pids: readonly number[], everyMs = 250) {
+  const peak = new Map<number, number>(pids.map((pid) => [pid, 0]));
+  const timer = setInterval(() => {
+    for (const pid of pids) {
+      const status = readProc(pid);
+      if (status) peak.set(pid, Math.max(peak.get(pid) ?? 0, status.rssMb));
+    }
+  }, everyMs);
+  return {
+    stop(): Map<number, number> {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** The service's store backlog, from its own /metrics. */
+export async function backlog(url: string): Promise<{ inbox: number; deliveries: number; held: number; heapUsedMb: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const value = (kind: string) => Number(new RegExp(`^codat_cutover_backlog\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  // prom-client's default process metrics: the V8 heap in use (live objects and not-yet-collected garbage).
+  const heapUsed = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+  return { inbox: value('inbox'), deliveries: value('deliveries'), held: value('held'), heapUsedMb: heapUsed / 1024 / 1024 };
+}
+
+/**
+ * Waits until the inbox and the outbox are empty (held shadow copies wait for their grace period
+ * and are not waited for). Resolves with the seconds it took, or null on timeout.
+ */
+export async function waitDrained(urls: readonly string[], timeoutMs: number): Promise<number | null> {
+  const started = Date.now();
+  for (;;) {
+    const backlogs = await Promise.all(urls.map((url) => backlog(url).catch(() => ({ inbox: NaN, deliveries: NaN, held: NaN, heapUsedMb: NaN }))));
+    if (backlogs.every((b) => b.inbox === 0 && b.deliveries === 0)) return (Date.now() - started) / 1000;
+    if (Date.now() - started > timeoutMs) return null;
+    // Each look costs the service a few COUNT(*)s: often at first (short drains), then once a second.
+    await new Promise((r) => setTimeout(r, Date.now() - started < 2_000 ? 200 : 1_000));
+  }
+}
