@@ -4,13 +4,15 @@
  * bytes, before anything is parsed. docs/security.md is the threat model.
  *
  * The signature is the Standard Webhooks scheme (`v1,` base64 HMAC-SHA256 of
- * `<id>.<timestamp>.<body>` with the base64-decoded `whsec_` secret). It is computed here with
- * node:crypto over the exact bytes received and the timestamp header exactly as sent, because the
- * `standardwebhooks` library's `sign()` decodes a Buffer body as UTF-8 (lossy for invalid bytes)
- * and re-formats the timestamp. test/unit/webhook-authenticator.test.ts checks this function
- * against that library and against Codat's published test vector.
+ * `<id>.<timestamp>.<body>` with the base64-decoded `whsec_` secret), computed by the
+ * `standardwebhooks` library; this module chooses the clock, the tolerance (both directions) and
+ * which header set to read, and compares in constant time. The library decodes a Buffer body as
+ * UTF-8 before signing, so two bodies that differ only in invalid UTF-8 bytes share a signature:
+ * harmless here, because Codat signs JSON text, and a body that is not valid UTF-8 is refused
+ * (400 `invalid_utf8`) right after authentication whatever its signature.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { Clock } from '../domain/ports.js';
 
 /** Stable machine-readable reasons: the `error.code` of the 401 and the `reason` label of the metric. */
@@ -70,10 +72,10 @@ export function signingKey(secret: string): Buffer {
   return key;
 }
 
-/** `v1,<base64>`: the Standard Webhooks signature of exactly these bytes and this timestamp text. */
-export function signPayload(secret: string | Buffer, id: string, timestamp: string, rawBody: Buffer): string {
-  const key = typeof secret === 'string' ? signingKey(secret) : secret;
-  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(rawBody).digest('base64')}`;
+/** `v1,<base64>`: the Standard Webhooks signature of a body, computed by the `standardwebhooks` library. */
+export function signPayload(secret: string | Webhook, id: string, timestamp: string, rawBody: Buffer): string {
+  const signer = typeof secret === 'string' ? new Webhook(signingKey(secret), { format: 'raw' }) : secret;
+  return signer.sign(id, new Date(Number(timestamp) * 1000), rawBody);
 }
 
 export function createWebhookAuthenticator(options: {
@@ -83,7 +85,7 @@ export function createWebhookAuthenticator(options: {
 }): WebhookAuthenticator {
   const { credentials, toleranceSeconds, clock } = options;
   // Decoded once, at start-up: a bad secret fails there, not on the first request.
-  const keys = credentials.secrets.map(signingKey);
+  const keys = credentials.secrets.map((secret) => new Webhook(signingKey(secret), { format: 'raw' }));
   const configured = keys.length > 0 || credentials.authorization !== undefined;
 
   function verifySignature(id: string, timestamp: string, signatures: string, rawBody: Buffer): AuthResult {
