@@ -103,12 +103,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     metricsToken: config.METRICS_TOKEN,
     warnings: credentials.warnings,
     onStored: () => processor.wake(),
-    cutoverReport: async () => ({
-      generatedAt: new Date(clock.now()).toISOString(),
-      observationHours: config.READINESS_OBSERVATION_HOURS,
-      toggle: { ...toggle.definition(), flags: toggle.status() },
-      readiness: await monitor.readiness(),
-    }),
+    cutoverReport: () => monitor.report(),
   });
 
   let retention: NodeJS.Timeout | undefined;

@@ -8,10 +8,13 @@ import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverReport } from './cutover-page.js';
 
 export interface CutoverMonitor {
   /** The verdict now (recomputed at most every `cacheMs`). */
   readiness(): Promise<Readiness>;
+  /** The readiness report behind `GET /cutover`: the verdict with the toggle it was judged under. */
+  report(): Promise<CutoverReport>;
   /** One pass: close windows, refresh the verdict and the toggle gauges. */
   tick(): Promise<void>;
   start(intervalMs: number): void;
@@ -73,6 +76,14 @@ export function createCutoverMonitor(deps: {
 
   return {
     readiness,
+    async report() {
+      return {
+        generatedAt: new Date(clock.now()).toISOString(),
+        observationHours: thresholds.observationHours,
+        toggle: { ...toggle.definition(), flags: toggle.status() },
+        readiness: await readiness(),
+      };
+    },
     tick() {
       running ??= tickOnce().finally(() => {
         running = null;

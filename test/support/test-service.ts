@@ -89,12 +89,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     warnings: [],
     // Tests drive processing explicitly through settle(), so that each step is observable.
     onStored: () => undefined,
-    cutoverReport: async () => ({
-      generatedAt: new Date(clock.now()).toISOString(),
-      observationHours: 24,
-      toggle: { ...toggle.definition(), flags: toggle.status() },
-      readiness: await monitor.readiness(),
-    }),
+    cutoverReport: () => monitor.report(),
   });
   return {
     app, store, toggle, clock, sink, metrics, processor, delivery, monitor,
