@@ -22,7 +22,7 @@ import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
-import { createSqliteDriver } from './store/sqlite-driver.js';
+import { createThreadedSqliteStore } from './store/threaded-store.js';
 import { mkdirSync } from 'node:fs';
 
 export interface Service {
@@ -35,19 +35,29 @@ export interface Service {
   readonly description: Readonly<Record<string, unknown>>;
 }
 
-export function createStore(config: Config): { store: CutoverStore; description: string } {
+/** What the process should hear about: a failure the service cannot recover from by itself. */
+export interface ServiceHooks {
+  /** The embedded store's thread died: nothing can be stored any more, the process should end and be restarted. */
+  onFatal?(error: Error): void;
+}
+
+export function createStore(config: Config, onFatal: (error: Error) => void): { store: CutoverStore; description: string } {
   if (config.DATABASE_URL) {
     return { store: createSqlCutoverStore(createPostgresDriver(config.DATABASE_URL)), description: 'postgresql' };
   }
   mkdirSync(config.DATA_DIR, { recursive: true });
-  const path = join(config.DATA_DIR, 'cutover.sqlite');
-  return { store: createSqlCutoverStore(createSqliteDriver(path)), description: `sqlite ${path}` };
+  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
+  // SQLite's driver is synchronous: on its own thread, its statements and fsyncs never hold the HTTP thread.
+  return { store: createThreadedSqliteStore({ sqlitePath }, onFatal), description: `sqlite ${sqlitePath} (store thread)` };
 }
 
-export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Service> {
+export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock, hooks: ServiceHooks = {}): Promise<Service> {
   const metrics = createMetrics();
   initialiseKnownSeries(metrics);
-  const { store, description: storeDescription } = createStore(config);
+  const { store, description: storeDescription } = createStore(config, (error) => {
+    logger.error('the store thread stopped; webhooks can no longer be stored', { error: error.message });
+    hooks.onFatal?.(error);
+  });
   await store.migrate();
   // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
   if (!config.DATABASE_URL) await store.releaseLeases();

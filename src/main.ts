@@ -18,7 +18,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createJsonLogger(config.LOG_LEVEL);
-  const service = await buildService(config, logger);
+  const service = await buildService(config, logger, undefined, {
+    // Requests already get 503 store_unavailable; a supervisor restarts a process that exits, not one that limps.
+    onFatal: () => process.exit(1),
+  });
   for (const warning of service.description.warnings as string[]) logger.warn(warning);
 
   // Slow or stalled clients are cut off (src/http/http-server.ts has the limits).

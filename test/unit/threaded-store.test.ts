@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StoreThreadStopped, createThreadedSqliteStore } from '../../src/store/threaded-store.js';
+import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
+import { T0, buildNewWebhook } from '../support/builders.js';
+
+// The embedded store as the service runs it: the SQL store on its own thread, behind a message proxy.
+describeCutoverStoreContract('SQLite on a store thread', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
+  const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'cutover.db') });
+  await store.migrate();
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('the store thread', () => {
+  it('carries bodies byte for byte, including bytes that are not UTF-8', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
+    const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'cutover.db') });
+    try {
+      await store.migrate();
+      // A slice of a larger buffer: only its own bytes may cross.
+      const pool = Buffer.concat([Buffer.from('prefix'), Buffer.from([0xff, 0x00, 0x7b, 0xc3]), Buffer.from('suffix')]);
+      const body = pool.subarray(6, 10);
+      await store.append([buildNewWebhook({ body, dedupeKey: 'bytes' })]);
+      const [claimed] = await store.claimPending(T0 + 1, 10, 1000);
+      expect(Buffer.isBuffer(claimed?.body)).toBe(true);
+      expect([...(claimed?.body ?? [])]).toEqual([0xff, 0x00, 0x7b, 0xc3]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects calls with StoreThreadStopped once the thread has died, and reports it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
+    const failures: Error[] = [];
+    // A path the thread cannot open: SQLite throws while the worker starts.
+    const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'missing', 'folder', 'cutover.db') }, (error) => failures.push(error));
+    try {
+      await expect(store.migrate()).rejects.toBeInstanceOf(StoreThreadStopped);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreThreadStopped);
+      expect(failures.length).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
