@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../test/integration/support/postgres.js';
 import { runAutocannon, runPaced, type LoadResult } from './bench/load.js';
-import { backlog, cpuSecondsOf, readProc, sampleRss, startBaseline, startService, waitDrained, type Child } from './bench/processes.js';
+import { backlog, compileForBench, cpuSecondsOf, readProc, sampleRss, startBaseline, startService, waitDrained, type Child } from './bench/processes.js';
 import { summariseProfileFile } from './bench/profile-summary.js';
 import { BENCH_SECRET, checkSignerAgainstLibrary, createWebhookStream, type WebhookStream } from './bench/webhooks.js';
 
@@ -512,6 +512,7 @@ async function profile(seconds: number): Promise<void> {
 
 async function main(): Promise<void> {
   checkSignerAgainstLibrary();
+  compileForBench();
   log(`# codat-cutover bench — ${new Date().toISOString()} — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`);
   if (args.profile) await profile(Number(args.profile));
   else if (args.sustained) await sustained(Number(args.sustained));

@@ -1,14 +1,31 @@
 /**
- * The processes a benchmark drives: the real service (`node --import tsx src/main.ts`), the
- * baselines (scripts/bench/baseline-server.ts), each a child of the bench with its own event loop,
- * and what the bench reads about them from /proc (RSS, peak RSS, CPU time).
+ * The processes a benchmark drives: the real service (`src/main.ts`), the baselines
+ * (scripts/bench/baseline-server.ts), each a child of the bench with its own event loop, and what
+ * the bench reads about them from /proc (RSS, peak RSS, CPU time). Every child runs compiled
+ * JavaScript with plain `node`, as `npm start` runs the service: no loader in the figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../../test/integration/support/service-process.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Inside the project, so that the compiled modules find node_modules. */
+const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'codat-cutover-bench');
+
+/** Compiles the service and the bench's own entry points (scripts/bench/tsconfig.json) once per run. */
+export function compileForBench(): void {
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'scripts/bench/tsconfig.json', '--outDir', BUILD_DIR], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+}
+
+/** `src/main.ts` → the compiled module's path. */
+const compiled = (entry: string): string => join(BUILD_DIR, entry.replace(/^\.\//, '').replace(/\.ts$/, '.js'));
 
 export interface Child {
   readonly name: string;
@@ -90,7 +107,8 @@ export interface ServiceOptions {
 export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
 export function startService(options: ServiceOptions): Promise<Child> {
-  return startChild(options.name ?? 'service', [...(options.nodeFlags ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((m) => ['--import', m]), options.entry ?? 'src/main.ts'], {
+  const preload = (options.preload ?? []).flatMap((m) => ['--import', pathToFileURL(compiled(m)).href]);
+  return startChild(options.name ?? 'service', [...(options.nodeFlags ?? []), ...preload, compiled(options.entry ?? 'src/main.ts')], {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATA_DIR: options.dataDir,
@@ -104,7 +122,7 @@ export function startService(options: ServiceOptions): Promise<Child> {
 }
 
 export function startBaseline(kind: 'express' | 'http'): Promise<Child> {
-  return startChild(`baseline-${kind}`, ['--import', 'tsx', 'scripts/bench/baseline-server.ts', kind], { NODE_ENV: 'production' });
+  return startChild(`baseline-${kind}`, [compiled('scripts/bench/baseline-server.ts'), kind], { NODE_ENV: 'production' });
 }
 
 export interface ProcStatus {

@@ -32,15 +32,48 @@ export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
   };
 }
 
-/** With no downstream configured: one JSON line per event in a file a person can `tail -f`. */
+/**
+ * With no downstream configured: one JSON line per event in a file a person can `tail -f`.
+ * The delivery worker sends a claimed batch at once; the lines that are waiting are written with one
+ * `appendFile` (one open/write/close for the batch instead of one per event: ~5 % of the busy time
+ * under load, docs/performance.md), and each `deliver` resolves once its own line is written.
+ */
 export function createJsonLinesSink(path: string): DownstreamSink {
   let ready: Promise<unknown> | null = null;
-  return {
-    description: `file ${path}`,
-    async deliver(payload) {
+  let waiting: { line: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let writing = false;
+
+  async function writeWaiting(): Promise<void> {
+    writing = true;
+    try {
       ready ??= mkdir(dirname(path), { recursive: true });
       await ready;
-      await appendFile(path, `${payload}\n`);
+      while (waiting.length > 0) {
+        const batch = waiting;
+        waiting = [];
+        try {
+          await appendFile(path, batch.map((w) => w.line).join(''));
+          for (const w of batch) w.resolve();
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        }
+      }
+    } catch (error) {
+      // The folder could not be made: fail what is waiting, try again on the next delivery.
+      ready = null;
+      for (const w of waiting.splice(0)) w.reject(error);
+    } finally {
+      writing = false;
+    }
+  }
+
+  return {
+    description: `file ${path}`,
+    deliver(payload) {
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ line: `${payload}\n`, resolve, reject });
+        if (!writing) void writeWaiting();
+      });
     },
   };
 }

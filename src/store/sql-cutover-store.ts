@@ -77,6 +77,10 @@ const APPEND_CHUNK = 500;
 
 export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const { skipLocked } = driver;
+  // What a 2xx acknowledges is synced before the answer and goes first; the background work that
+  // follows from it (settling, delivery bookkeeping, windows, retention) is redone from it if lost.
+  const urgent = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { urgent: true });
+  const redoable = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { durability: 'redoable' });
 
   async function appendChunk(tx: SqlExecutor, chunk: readonly NewWebhook[]): Promise<AppendResult[]> {
     const params: unknown[] = [];
@@ -226,7 +230,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     append(webhooks) {
-      return driver.transaction(async (tx) => {
+      return urgent(async (tx) => {
         const results: AppendResult[] = [];
         for (let i = 0; i < webhooks.length; i += APPEND_CHUNK) {
           results.push(...(await appendChunk(tx, webhooks.slice(i, i + APPEND_CHUNK))));
@@ -243,7 +247,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     claimPending(now, limit, leaseMs) {
-      return driver.transaction(async (tx) => {
+      return redoable(async (tx) => {
         const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(
           `SELECT id, channel, endpoint, dedupe_key, received_at, body FROM inbox
            WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked}`,
@@ -255,7 +259,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     settle(webhook, conversion, policy) {
-      return driver.transaction((tx) => settleWebhook(tx, webhook, conversion, policy));
+      return redoable((tx) => settleWebhook(tx, webhook, conversion, policy));
     },
 
     async settleBatch(items, policy) {
@@ -263,7 +267,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
       // keys at once (taken in different orders, they could deadlock).
       if (driver.dialect === 'sqlite') {
-        return driver.transaction(async (tx) => {
+        return redoable(async (tx) => {
           const results: SettleResult[] = [];
           for (const { webhook, conversion } of items) results.push(await settleWebhook(tx, webhook, conversion, policy));
           return results;
@@ -271,13 +275,13 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       }
       const results: SettleResult[] = [];
       for (const { webhook, conversion } of items) {
-        results.push(await driver.transaction((tx) => settleWebhook(tx, webhook, conversion, policy)));
+        results.push(await redoable((tx) => settleWebhook(tx, webhook, conversion, policy)));
       }
       return results;
     },
 
     rescueDue(now, limit) {
-      return driver.transaction(async (tx) => {
+      return redoable(async (tx) => {
         const due = await tx.query<{ id: string; correlation_key: string }>(
           'SELECT id, correlation_key FROM occurrences WHERE rescue_at IS NOT NULL AND rescue_at <= $1 ORDER BY rescue_at LIMIT $2',
           [now, limit],
@@ -302,7 +306,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     claimDueDeliveries(now, limit, leaseMs) {
-      return driver.transaction(async (tx) => {
+      return redoable(async (tx) => {
         const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number }>(
           `SELECT occurrence_id, payload, attempts FROM deliveries
            WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
@@ -318,7 +322,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
     async markDelivered(occurrenceIds, now) {
       if (occurrenceIds.length === 0) return;
-      await driver.transaction((tx) =>
+      await redoable((tx) =>
         tx.execute(
           `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
            WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,
@@ -328,7 +332,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     async markDeliveryFailed(occurrenceId, error, nextAttemptAt) {
-      await driver.transaction((tx) =>
+      await redoable((tx) =>
         tx.execute(
           `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
              state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
@@ -375,7 +379,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     purge(before) {
-      return driver.transaction(async (tx) => {
+      return redoable(async (tx) => {
         let removed = await tx.execute(`DELETE FROM inbox WHERE state = 'processed' AND processed_at < $1`, [before]);
         removed += await tx.execute(`DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < $1`, [before]);
         removed += await tx.execute('DELETE FROM window_stats WHERE hour < $1', [Math.floor(before / HOUR_MS)]);
@@ -400,7 +404,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     closeWindows(now, windowMs, limit) {
-      return driver.transaction(async (tx) => {
+      return redoable(async (tx) => {
         const rows = await tx.query<ClosingRow>(
           `SELECT id, type, first_seen_at, legacy_seen_at, events_seen_at, legacy_role, delivered_via, delivery_reason, mismatched_fields
            FROM occurrences WHERE window_closed_at IS NULL AND first_seen_at <= $1 ORDER BY first_seen_at LIMIT $2 ${skipLocked}`,

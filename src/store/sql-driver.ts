@@ -16,10 +16,24 @@ export interface SqlExecutor {
   lockKey(key: string): Promise<void>;
 }
 
+export interface TransactionOptions {
+  /**
+   * `acknowledged` (the default): on stable storage when the promise resolves, because a 2xx or an
+   * operator's answer will promise it. `redoable`: work that is redone from acknowledged state if
+   * lost (settling stored webhooks, delivery bookkeeping). On SQLite such a commit is not synced by
+   * itself: a process crash loses nothing, a power cut can lose the last redoable commits, only ever
+   * the newest (WAL order; the next acknowledged commit syncs everything before it).
+   * PostgreSQL keeps every commit synchronous (see docs/performance.md, "Durability").
+   */
+  readonly durability?: 'acknowledged' | 'redoable';
+  /** Someone is waiting for it (a request's append): runs before queued transactions that are not. SQLite only. */
+  readonly urgent?: boolean;
+}
+
 export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** `FOR UPDATE SKIP LOCKED` where concurrent claimers exist (PostgreSQL), nothing on SQLite. */
   readonly skipLocked: string;
   close(): Promise<void>;

@@ -1,20 +1,40 @@
 import Database from 'better-sqlite3';
-import type { Row, SqlDriver, SqlExecutor } from './sql-driver.js';
+import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
 
 type Statement = Database.Statement<Record<string, unknown>>;
 
 /**
- * better-sqlite3 is synchronous; transactions are serialised through a promise chain so that the
- * async store code above cannot interleave two of them on the one connection.
- * `synchronous=FULL` in WAL mode: a committed row survives power loss, not only a process crash.
+ * better-sqlite3 is synchronous; transactions are serialised through a queue so that the async
+ * store code above cannot interleave two of them on the one connection. Urgent transactions (a
+ * request waiting for its append) go before queued background ones.
+ * `synchronous=FULL` in WAL mode: an acknowledged commit survives power loss, not only a process
+ * crash; a `redoable` one runs under `synchronous=NORMAL` (written to the WAL, not synced by itself).
  */
 export function createSqliteDriver(path: string): SqlDriver {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  let synchronousNow: 'FULL' | 'NORMAL' = 'FULL';
   db.pragma('busy_timeout = 5000');
   const statements = new Map<string, Statement>();
-  let queue: Promise<unknown> = Promise.resolve();
+  const urgentQueue: (() => Promise<void>)[] = [];
+  const queue: (() => Promise<void>)[] = [];
+  let running = false;
+  let idle: (() => void) | null = null;
+
+  const pump = () => {
+    if (running) return;
+    const next = urgentQueue.shift() ?? queue.shift();
+    if (!next) {
+      idle?.();
+      return;
+    }
+    running = true;
+    void next().finally(() => {
+      running = false;
+      pump();
+    });
+  };
 
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -45,24 +65,35 @@ export function createSqliteDriver(path: string): SqlDriver {
   return {
     dialect: 'sqlite',
     skipLocked: '',
-    transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const run = async (): Promise<T> => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const result = await work(executor);
-          db.exec('COMMIT');
-          return result;
-        } catch (error) {
-          if (db.inTransaction) db.exec('ROLLBACK');
-          throw error;
-        }
-      };
-      const result = queue.then(run, run);
-      queue = result.catch(() => undefined);
-      return result;
+    transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const synchronous = options.durability === 'redoable' ? 'NORMAL' : 'FULL';
+      return new Promise<T>((resolve, reject) => {
+        const run = async (): Promise<void> => {
+          try {
+            // Set before every transaction that needs another level, so a failure cannot leave it relaxed.
+            if (synchronousNow !== synchronous) {
+              db.pragma(`synchronous = ${synchronous}`);
+              synchronousNow = synchronous;
+            }
+            db.exec('BEGIN IMMEDIATE');
+            try {
+              const result = await work(executor);
+              db.exec('COMMIT');
+              resolve(result);
+            } catch (error) {
+              if (db.inTransaction) db.exec('ROLLBACK');
+              throw error;
+            }
+          } catch (error) {
+            reject(error);
+          }
+        };
+        (options.urgent ? urgentQueue : queue).push(run);
+        pump();
+      });
     },
     async close() {
-      await queue;
+      if (running || queue.length > 0 || urgentQueue.length > 0) await new Promise<void>((resolve) => (idle = resolve));
       db.close();
     },
   };

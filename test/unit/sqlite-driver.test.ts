@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SqlDriver } from '../../src/store/sql-driver.js';
+import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
+
+describe('the SQLite driver', () => {
+  let dir: string;
+  let driver: SqlDriver;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cutover-driver-'));
+    driver = createSqliteDriver(join(dir, 'driver.db'));
+  });
+  afterEach(async () => {
+    await driver.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // PRAGMA synchronous reads 2 for FULL, 1 for NORMAL.
+  const synchronousLevel = (options?: Parameters<SqlDriver['transaction']>[1]) =>
+    driver.transaction(async (tx) => (await tx.query<{ synchronous: number }>('PRAGMA synchronous'))[0]?.synchronous, options);
+
+  it('when a transaction is acknowledged (the default), then it commits under synchronous=FULL, even right after a redoable one', async () => {
+    expect(await synchronousLevel()).toBe(2);
+    expect(await synchronousLevel({ durability: 'redoable' })).toBe(1);
+    expect(await synchronousLevel({ urgent: true })).toBe(2);
+    expect(await synchronousLevel({ durability: 'redoable' })).toBe(1);
+    expect(await synchronousLevel()).toBe(2);
+  });
+
+  it('when a redoable transaction fails, then the next acknowledged one is still synced', async () => {
+    await expect(driver.transaction(async () => Promise.reject(new Error('boom')), { durability: 'redoable' })).rejects.toThrow('boom');
+    expect(await synchronousLevel()).toBe(2);
+  });
+
+  it('when an urgent transaction is queued behind background ones, then it runs next, and the others keep their order', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const running = driver.transaction(async () => {
+      order.push('running');
+      await gate;
+    });
+    const queued = ['background-1', 'background-2'].map((name) => driver.transaction(async () => void order.push(name), { durability: 'redoable' }));
+    const urgent = driver.transaction(async () => void order.push('urgent'), { urgent: true });
+    release();
+    await Promise.all([running, ...queued, urgent]);
+    expect(order).toEqual(['running', 'urgent', 'background-1', 'background-2']);
+  });
+
+  it('when closed with transactions queued, then they finish first', async () => {
+    await driver.transaction((tx) => tx.execute('CREATE TABLE t (n INTEGER)'));
+    const writes = [1, 2, 3].map((n) => driver.transaction((tx) => tx.execute('INSERT INTO t (n) VALUES ($1)', [n]), { durability: 'redoable' }));
+    const reopenedPath = join(dir, 'driver.db');
+    await driver.close();
+    await Promise.all(writes);
+    driver = createSqliteDriver(reopenedPath);
+    expect(await driver.transaction((tx) => tx.query('SELECT n FROM t ORDER BY n'))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+});
