@@ -4,25 +4,27 @@
  */
 import { join } from 'node:path';
 import type { Express } from 'express';
+import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
 import { createDeliveryWorker } from './delivery/delivery-worker.js';
 import { createHttpSink, createJsonLinesSink } from './delivery/downstream-sink.js';
 import type { Channel } from './domain/domain-event.js';
-import { systemClock, type Clock, type Logger } from './domain/ports.js';
+import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './http/app.js';
 import { createInboxWriter } from './ingest/inbox-writer.js';
-import { createWebhookProcessor, type Converter } from './ingest/webhook-processor.js';
+import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
-import { createMetrics, initialiseKnownSeries } from './observability/metrics.js';
+import { createMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
-import { createThreadedSqliteStore } from './store/threaded-store.js';
+import { startBackgroundThread } from './background/background-handle.js';
+import type { PipelineSpec } from './background/protocol.js';
 import { mkdirSync } from 'node:fs';
 
 export interface Service {
@@ -41,27 +43,109 @@ export interface ServiceHooks {
   onFatal?(error: Error): void;
 }
 
-export function createStore(config: Config, onFatal: (error: Error) => void): { store: CutoverStore; description: string } {
-  if (config.DATABASE_URL) {
-    return { store: createSqlCutoverStore(createPostgresDriver(config.DATABASE_URL)), description: 'postgresql' };
-  }
+/**
+ * The work that follows a stored webhook (conversion, the ledger, delivery) and the store it runs
+ * on. Embedded: both on a background thread (src/background/), because the SQLite driver is
+ * synchronous. PostgreSQL: in this thread; its driver never blocks.
+ */
+interface Pipeline {
+  readonly store: CutoverStore;
+  readonly description: { readonly store: string; readonly downstream: string };
+  /** A webhook was stored or put back in the queue: process soon. */
+  wake(): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Everything Prometheus reads from /metrics, the pipeline's counters included. */
+  exportMetrics(): Promise<string>;
+}
+
+interface PipelineContext {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly toggle: ToggleReader;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly hooks: ServiceHooks;
+}
+
+const deliveryLeaseMs = (config: Config) =>
+  // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
+  Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3);
+const downstreamFile = (config: Config) => config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl');
+
+function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): Pipeline {
+  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl));
+  const formats = [legacyFormat, eventsFormat];
+  const converters = Object.fromEntries(formats.map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
+  const processor = createWebhookProcessor({
+    store, converters, metrics, logger, clock,
+    primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+    graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
+    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
+  });
+  const sink = config.DOWNSTREAM_URL ? createHttpSink(config.DOWNSTREAM_URL, config.DOWNSTREAM_TIMEOUT_MS) : createJsonLinesSink(downstreamFile(config));
+  const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: config.DELIVERY_MAX_ATTEMPTS, leaseMs: deliveryLeaseMs(config) });
+  return {
+    store,
+    description: { store: 'postgresql', downstream: sink.description },
+    wake: () => processor.wake(),
+    async start() {
+      processor.start(1000);
+      processor.wake();
+      delivery.start(250);
+    },
+    async stop() {
+      await processor.stop();
+      await delivery.stop();
+    },
+    exportMetrics: () => metrics.registry.metrics(),
+  };
+}
+
+function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): Pipeline {
   mkdirSync(config.DATA_DIR, { recursive: true });
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
-  // SQLite's driver is synchronous: on its own thread, its statements and fsyncs never hold the HTTP thread.
-  return { store: createThreadedSqliteStore({ sqlitePath }, onFatal), description: `sqlite ${sqlitePath} (store thread)` };
+  const downstream: PipelineSpec['downstream'] = config.DOWNSTREAM_URL
+    ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
+    : { file: downstreamFile(config) };
+  const thread = startBackgroundThread(
+    {
+      sqlitePath,
+      pipeline: {
+        graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
+        windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
+        maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+        deliveryLeaseMs: deliveryLeaseMs(config),
+        downstream,
+        logLevel: config.LOG_LEVEL,
+      },
+    },
+    {
+      primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+      logger,
+      onFatal(error) {
+        logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });
+        hooks.onFatal?.(error);
+      },
+    },
+  );
+  return {
+    store: thread.store,
+    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in downstream ? downstream.url : `file ${downstream.file}` },
+    // The thread wakes its processor itself when it stores or replays.
+    wake: () => undefined,
+    start: () => thread.startPipeline(),
+    stop: () => thread.stopPipeline(),
+    async exportMetrics() {
+      const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), await thread.metrics()]);
+      return merged.metrics();
+    },
+  };
 }
 
 export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock, hooks: ServiceHooks = {}): Promise<Service> {
   const metrics = createMetrics();
   initialiseKnownSeries(metrics);
-  const { store, description: storeDescription } = createStore(config, (error) => {
-    logger.error('the store thread stopped; webhooks can no longer be stored', { error: error.message });
-    hooks.onFatal?.(error);
-  });
-  await store.migrate();
-  // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
-  if (!config.DATABASE_URL) await store.releaseLeases();
-
   const toggle = await createUnleashToggleReader({
     url: config.UNLEASH_URL,
     apiToken: config.UNLEASH_API_TOKEN,
@@ -72,27 +156,17 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     startTimeoutMs: config.UNLEASH_START_TIMEOUT_MS,
     logger,
   });
+  const context = { config, metrics, toggle, logger, clock, hooks };
+  const pipeline = config.DATABASE_URL ? inProcessPipeline(context, config.DATABASE_URL) : backgroundThreadPipeline(context);
+  const { store } = pipeline;
+  await store.migrate();
+  // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
+  if (!config.DATABASE_URL) await store.releaseLeases();
 
   const credentials = resolveWebhookCredentials(config);
   const formats = [legacyFormat, eventsFormat];
   const authenticatorFor = (channel: Channel) =>
     createWebhookAuthenticator({ credentials: credentials[channel], toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, clock });
-  const converters = Object.fromEntries(formats.map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
-
-  const processor = createWebhookProcessor({
-    store, converters, toggle, metrics, logger, clock,
-    graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
-    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
-  });
-  const sink = config.DOWNSTREAM_URL
-    ? createHttpSink(config.DOWNSTREAM_URL, config.DOWNSTREAM_TIMEOUT_MS)
-    : createJsonLinesSink(config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl'));
-  const delivery = createDeliveryWorker({
-    store, sink, metrics, logger, clock,
-    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
-    leaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
-  });
 
   const monitor = createCutoverMonitor({
     store, toggle, metrics, clock, logger,
@@ -112,8 +186,9 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     adminToken: config.ADMIN_TOKEN,
     metricsToken: config.METRICS_TOKEN,
     warnings: credentials.warnings,
-    onStored: () => processor.wake(),
+    onStored: () => pipeline.wake(),
     cutoverReport: () => monitor.report(),
+    exportMetrics: () => pipeline.exportMetrics(),
   });
 
   let retention: NodeJS.Timeout | undefined;
@@ -122,15 +197,13 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     app,
     store,
     description: {
-      store: storeDescription,
-      downstream: sink.description,
+      store: pipeline.description.store,
+      downstream: pipeline.description.downstream,
       flags: config.UNLEASH_URL ? `unleash ${config.UNLEASH_URL}` : `offline from ${config.FLAGS_FILE}`,
       warnings: credentials.warnings,
     },
     start() {
-      processor.start(1000);
-      processor.wake();
-      delivery.start(250);
+      pipeline.start().catch((error: unknown) => logger.error('the pipeline did not start', { error: String(error) }));
       monitor.start(5000);
       retention = setInterval(() => {
         store.purge(clock.now() - retentionMs).catch((error: unknown) => logger.warn('retention purge failed', { error: String(error) }));
@@ -139,8 +212,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     },
     async stop() {
       clearInterval(retention);
-      await processor.stop();
-      await delivery.stop();
+      await pipeline.stop().catch((error: unknown) => logger.warn('the pipeline did not stop cleanly', { error: String(error) }));
       await monitor.stop();
       await toggle.close();
       await store.close();

@@ -13,7 +13,8 @@ import { createJsonLogger } from '../../src/observability/json-logger.js';
 
 const config = loadConfig(process.env);
 const service = await buildService(config, createJsonLogger(config.LOG_LEVEL));
-// The processor and the delivery worker look these up on every pass: with nothing to claim they idle.
+// service.start() is never called: no processing, delivery, readiness monitor or retention runs.
+// On PostgreSQL a stored webhook still wakes the in-process processor: give it nothing to claim.
 const store = service.store as unknown as Record<string, unknown>;
 store.claimPending = async () => [];
 store.claimDueDeliveries = async () => [];
@@ -23,7 +24,6 @@ const server = service.app.listen(config.PORT, config.HOST);
 server.keepAliveTimeout = 5_000;
 server.headersTimeout = 5_000;
 server.requestTimeout = 10_000;
-service.start();
 const stop = () => {
   server.close();
   void service.stop().finally(() => process.exit(0));

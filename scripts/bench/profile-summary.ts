@@ -33,22 +33,36 @@ export interface ProfileSummary {
 }
 
 const rootUrl = pathToFileURL(ROOT).href;
+/** Where the bench runs the compiled service (scripts/bench/processes.ts): own code, not a package. */
+const COMPILED = /\/node_modules\/\.cache\/codat-cutover-bench\/(.+)$/;
+
+/** The project file a frame's URL stands for (the compiled module's source path), or null for packages and Node. */
+function ownFile(url: string): string | null {
+  const compiled = COMPILED.exec(url)?.[1];
+  if (compiled) return compiled.replace(/\.js$/, '.ts');
+  if (url.startsWith(rootUrl) && !url.includes('/node_modules/')) return relative(ROOT, new URL(url).pathname);
+  return null;
+}
 
 /** A readable place for a script URL: `src/…`, a package name, `node:…`, or a V8 pseudo-frame. */
 export function moduleOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   if (url.startsWith('node:')) return url;
+  const own = ownFile(url);
+  if (own) return own;
   const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (packageMatch?.[1]) return packageMatch[1];
   if (url.startsWith(rootUrl)) return relative(ROOT, new URL(url).pathname);
   return url;
 }
 
-/** `name file:line`; src/ files run transpiled by tsx, so their line numbers mean nothing and are left out. */
+/** `name file:line`; the service's own files run compiled, so their line numbers are left out. */
 function frameName(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
   const name = functionName || '(anonymous)';
   if (!url) return name;
+  const own = ownFile(url);
+  if (own) return `${name} ${own}`;
   const inPackage = /node_modules\/(.+)$/.exec(url)?.[1];
   if (inPackage) return `${name} ${inPackage}:${lineNumber + 1}`;
   if (url.startsWith(rootUrl)) return `${name} ${relative(ROOT, new URL(url).pathname)}`;
@@ -82,7 +96,7 @@ export function summariseProfile(profile: CpuProfile): ProfileSummary {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = byId.get(at);
-      if (!frame || !frame.callFrame.url.startsWith(rootUrl) || frame.callFrame.url.includes('node_modules')) continue;
+      if (!frame || !ownFile(frame.callFrame.url)) continue;
       const key = frameName(frame);
       if (seen.has(key)) continue;
       seen.add(key);

@@ -30,6 +30,8 @@ export interface AppDeps {
   readonly onStored: () => void;
   /** The readiness report behind `GET /cutover`. */
   readonly cutoverReport: () => Promise<CutoverReport>;
+  /** The text of `GET /metrics` (the service's registry, merged with the background thread's). Default: `metrics.registry`. */
+  readonly exportMetrics?: () => Promise<string>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -80,7 +82,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/metrics', ...(deps.metricsToken === undefined ? [] : [requireMetricsToken(deps.metricsToken)]), async (_req, res) => {
     await refreshBacklog(deps).catch(() => undefined);
-    res.set('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    const text = deps.exportMetrics ? await deps.exportMetrics() : await deps.metrics.registry.metrics();
+    res.set('content-type', deps.metrics.registry.contentType).send(text);
   });
 
   // Read-only and id-free, so readable without a token unless the operator set one.

@@ -7,9 +7,26 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
 import { primaryChannel } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore, SettleResult, StoredWebhook } from '../store/cutover-store.js';
+import type { CutoverStore, LedgerPolicy, SettleResult, StoredWebhook } from '../store/cutover-store.js';
 
 export type Converter = (body: unknown) => Conversion;
+
+/**
+ * The primary channel for each company id of a batch (null: a client-level event), read from the
+ * toggle just before the batch is settled. Asynchronous because the toggle may live on another
+ * thread than the processor (src/background/).
+ */
+export type PrimaryChannels = (companyIds: readonly (string | null)[]) => readonly Channel[] | Promise<readonly Channel[]>;
+
+/** Reads the toggle once per event and counts each evaluation. */
+export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics): PrimaryChannels {
+  return (companyIds) =>
+    companyIds.map((companyId) => {
+      const primary = primaryChannel(toggle, companyId);
+      metrics.toggleEvaluations.inc({ result: primary === 'events' ? 'on' : 'off' });
+      return primary;
+    });
+}
 
 export interface WebhookProcessor {
   /** Something was stored: drain soon. */
@@ -23,7 +40,7 @@ export interface WebhookProcessor {
 export function createWebhookProcessor(deps: {
   store: CutoverStore;
   converters: Readonly<Record<Channel, Converter>>;
-  toggle: ToggleReader;
+  primaryChannels: PrimaryChannels;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -32,18 +49,25 @@ export function createWebhookProcessor(deps: {
   batchSize?: number;
   leaseMs?: number;
 }): WebhookProcessor {
-  const { store, converters, toggle, metrics, logger, clock } = deps;
+  const { store, converters, metrics, logger, clock } = deps;
   const batchSize = deps.batchSize ?? 200;
   const leaseMs = deps.leaseMs ?? 15_000;
-  const policy = {
-    graceMs: deps.graceMs,
-    windowMs: deps.windowMs,
-    primaryFor(companyId: string | null): Channel {
-      const primary = primaryChannel(toggle, companyId);
-      metrics.toggleEvaluations.inc({ result: primary === 'events' ? 'on' : 'off' });
-      return primary;
-    },
-  };
+
+  /** The ledger's policy for one batch: every event's primary channel, read once before settling. */
+  async function policyFor(conversions: readonly Conversion[]): Promise<LedgerPolicy> {
+    const companyIds = conversions.flatMap((c) => (c.kind === 'converted' ? c.events.map((e) => e.companyId) : []));
+    const channels = await deps.primaryChannels(companyIds);
+    const primaries = new Map(companyIds.map((companyId, i) => [companyId, channels[i]]));
+    return {
+      graceMs: deps.graceMs,
+      windowMs: deps.windowMs,
+      primaryFor(companyId) {
+        const primary = primaries.get(companyId);
+        if (!primary) throw new Error(`no primary channel was read for company ${String(companyId)}`);
+        return primary;
+      },
+    };
+  }
   let running: Promise<number> | null = null;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
@@ -77,7 +101,8 @@ export function createWebhookProcessor(deps: {
     for (;;) {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
-      const results = await store.settleBatch(batch.map((webhook) => ({ webhook, conversion: convert(webhook) })), policy);
+      const items = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
+      const results = await store.settleBatch(items, await policyFor(items.map((item) => item.conversion)));
       results.forEach((result, i) => {
         const webhook = batch[i];
         if (webhook) count(webhook, result);

@@ -6,8 +6,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEventType } from '../domain/domain-event.js';
 
-export function createMetrics(registry: Registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+/**
+ * `processMetrics: false` for a second registry in the same process (the background thread's):
+ * CPU, memory and event-loop figures are exported once, by the service's main registry.
+ */
+export function createMetrics(registry: Registry = new Registry(), options: { processMetrics?: boolean } = {}) {
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StoreThreadStopped, createThreadedSqliteStore } from '../../src/store/threaded-store.js';
+import { BackgroundThreadStopped, startBackgroundThread } from '../../src/background/background-handle.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildNewWebhook } from '../support/builders.js';
 
-// The embedded store as the service runs it: the SQL store on its own thread, behind a message proxy.
-describeCutoverStoreContract('SQLite on a store thread', async () => {
+// The embedded store as the service runs it: the SQL store on the background thread, behind a message proxy.
+describeCutoverStoreContract('SQLite on the background thread', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
-  const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'cutover.db') });
+  const { store } = startBackgroundThread({ sqlitePath: join(dir, 'cutover.db') });
   await store.migrate();
   return {
     store,
@@ -20,10 +20,10 @@ describeCutoverStoreContract('SQLite on a store thread', async () => {
   };
 });
 
-describe('the store thread', () => {
+describe('the background thread', () => {
   it('carries bodies byte for byte, including bytes that are not UTF-8', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
-    const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'cutover.db') });
+    const { store } = startBackgroundThread({ sqlitePath: join(dir, 'cutover.db') });
     try {
       await store.migrate();
       // A slice of a larger buffer: only its own bytes may cross.
@@ -39,14 +39,14 @@ describe('the store thread', () => {
     }
   });
 
-  it('rejects calls with StoreThreadStopped once the thread has died, and reports it', async () => {
+  it('rejects calls with BackgroundThreadStopped once the thread has died, and reports it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
     const failures: Error[] = [];
     // A path the thread cannot open: SQLite throws while the worker starts.
-    const store = createThreadedSqliteStore({ sqlitePath: join(dir, 'missing', 'folder', 'cutover.db') }, (error) => failures.push(error));
+    const { store } = startBackgroundThread({ sqlitePath: join(dir, 'missing', 'folder', 'cutover.db') }, { onFatal: (error) => failures.push(error) });
     try {
-      await expect(store.migrate()).rejects.toBeInstanceOf(StoreThreadStopped);
-      await expect(store.ping()).rejects.toBeInstanceOf(StoreThreadStopped);
+      await expect(store.migrate()).rejects.toBeInstanceOf(BackgroundThreadStopped);
+      await expect(store.ping()).rejects.toBeInstanceOf(BackgroundThreadStopped);
       expect(failures.length).toBeGreaterThan(0);
     } finally {
       await store.close();

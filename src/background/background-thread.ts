@@ -1,0 +1,141 @@
+/**
+ * The background thread's entry point (a worker_threads worker; like main.ts an entry, the only
+ * module here that touches the thread's port). It owns the one SQLite connection, so the
+ * synchronous driver's statements and fsyncs never hold the thread that answers HTTP requests, and
+ * it runs the work that follows a stored webhook: conversion, the ledger and delivery. The service
+ * thread keeps the request path, the toggle (asked per batch), the readiness monitor and /metrics
+ * (which merges this thread's counters in).
+ */
+import { Registry } from 'prom-client';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js';
+import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
+import type { Channel, Conversion } from '../domain/domain-event.js';
+import { systemClock, type Logger } from '../domain/ports.js';
+import { eventsFormat } from '../events/events-format.js';
+import { createWebhookProcessor, type Converter, type WebhookProcessor } from '../ingest/webhook-processor.js';
+import { legacyFormat } from '../legacy/legacy-format.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import type { CutoverStore, NewWebhook, StoredWebhook } from '../store/cutover-store.js';
+import { createSqlCutoverStore } from '../store/sql-cutover-store.js';
+import { createSqliteDriver } from '../store/sqlite-driver.js';
+import {
+  bufferFromTransfer,
+  policyFromWire,
+  storedForTransfer,
+  storedFromTransfer,
+  type BackgroundSpec,
+  type FromBackground,
+  type PipelineSpec,
+  type PolicyOnTheWire,
+  type ToBackground,
+} from './protocol.js';
+
+type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
+type Send = (message: FromBackground) => void;
+
+interface Pipeline {
+  readonly processor: WebhookProcessor;
+  readonly delivery: DeliveryWorker;
+  readonly metrics: Metrics;
+}
+
+function buildPipeline(store: CutoverStore, spec: PipelineSpec, send: Send, askPrimaries: (ids: readonly (string | null)[]) => Promise<readonly Channel[]>): Pipeline {
+  const logger: Logger = {
+    info: (message, fields) => send({ kind: 'log', level: 'info', message, ...(fields ? { fields } : {}) }),
+    warn: (message, fields) => send({ kind: 'log', level: 'warn', message, ...(fields ? { fields } : {}) }),
+    error: (message, fields) => send({ kind: 'log', level: 'error', message, ...(fields ? { fields } : {}) }),
+  };
+  const metrics = createMetrics(new Registry(), { processMetrics: false });
+  const converters = Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
+  const processor = createWebhookProcessor({
+    store, converters, metrics, logger, clock: systemClock,
+    primaryChannels: askPrimaries,
+    graceMs: spec.graceMs,
+    windowMs: spec.windowMs,
+  });
+  const sink = 'url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file);
+  const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock: systemClock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });
+  return { processor, delivery, metrics };
+}
+
+function run(): void {
+  const port = parentPort;
+  if (!port) throw new Error('background-thread.ts runs as a worker thread');
+  const spec = workerData as BackgroundSpec;
+  const send: Send = (message) => port.postMessage(message);
+  const store = createSqlCutoverStore(createSqliteDriver(spec.sqlitePath));
+
+  const waitingPrimaries = new Map<number, (channels: readonly Channel[]) => void>();
+  let nextPrimariesId = 0;
+  const askPrimaries = (companyIds: readonly (string | null)[]) =>
+    new Promise<readonly Channel[]>((resolve) => {
+      const id = ++nextPrimariesId;
+      waitingPrimaries.set(id, resolve);
+      send({ kind: 'primaries', id, companyIds });
+    });
+  const pipeline = spec.pipeline ? buildPipeline(store, spec.pipeline, send, askPrimaries) : null;
+
+  async function serve(method: ToBackground & { kind: 'call' }): Promise<unknown> {
+    const args = method.args as unknown[];
+    switch (method.method) {
+      case 'append': {
+        const results = await store.append((args[0] as NewWebhook[]).map((w) => ({ ...w, body: bufferFromTransfer(w.body) })));
+        pipeline?.processor.wake();
+        return results;
+      }
+      case 'replayQuarantine': {
+        const replayed = await store.replayQuarantine(args[0] as number);
+        pipeline?.processor.wake();
+        return replayed;
+      }
+      case 'claimPending':
+        return (await store.claimPending(args[0] as number, args[1] as number, args[2] as number)).map(storedForTransfer);
+      case 'settle':
+        return store.settle(storedFromTransfer(args[0] as StoredWebhook), args[1] as Conversion, policyFromWire(args[2] as PolicyOnTheWire));
+      case 'settleBatch':
+        return store.settleBatch(
+          (args[0] as Item[]).map((item) => ({ webhook: storedFromTransfer(item.webhook), conversion: item.conversion })),
+          policyFromWire(args[1] as PolicyOnTheWire),
+        );
+      case 'startPipeline':
+        // Same cadence as the in-process pipeline (src/composition-root.ts).
+        pipeline?.processor.start(1000);
+        pipeline?.processor.wake();
+        pipeline?.delivery.start(250);
+        return undefined;
+      case 'stopPipeline':
+        await pipeline?.processor.stop();
+        await pipeline?.delivery.stop();
+        return undefined;
+      case 'metrics':
+        return pipeline ? pipeline.metrics.registry.getMetricsAsJSON() : [];
+      case 'shutdown':
+        return store.close();
+      default: {
+        const call = store[method.method] as (...a: unknown[]) => Promise<unknown>;
+        return call.apply(store, args);
+      }
+    }
+  }
+
+  port.on('message', (message: ToBackground) => {
+    if (message.kind === 'primaries') {
+      waitingPrimaries.get(message.id)?.(message.channels);
+      waitingPrimaries.delete(message.id);
+      return;
+    }
+    serve(message)
+      .then(
+        (value) => send({ kind: 'reply', id: message.id, ok: true, value }),
+        (error: unknown) => {
+          const { name, message: text } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+          send({ kind: 'reply', id: message.id, ok: false, error: { name, message: text } });
+        },
+      )
+      // Once the store is closed nothing is left to keep the thread alive: let it end.
+      .finally(() => message.method === 'shutdown' && port.close());
+  });
+}
+
+run();
