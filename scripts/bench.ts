@@ -133,6 +133,8 @@ interface Round {
   readonly load: LoadResult;
   /** CPU of the server process during the round, % of one core. */
   readonly serverCpu: number;
+  /** CPU of its main (HTTP) thread alone, % of one core: near 100 % it is the limit. */
+  readonly mainThreadCpu: number;
   /** CPU of this (load-generating) process during the round, % of one core. */
   readonly loaderCpu: number;
   /** CPU of all PostgreSQL processes on the machine during the round, % of one core. */
@@ -154,6 +156,7 @@ const report: Record<string, unknown> = {
 /** One measured load against one or more processes (replicas share the connections). */
 async function measure(targets: readonly Child[], stream: WebhookStream, load: { duration?: number; amount?: number; overallRate?: number; connections?: number }, drain: boolean): Promise<Round> {
   const cpu0 = targets.map((t) => readProc(t.pid)?.cpuSeconds ?? NaN);
+  const main0 = targets.map((t) => readProc(t.pid)?.mainThreadCpuSeconds ?? NaN);
   const postgres0 = cpuSecondsOf('postgres');
   const loader0 = process.cpuUsage();
   const started = performance.now();
@@ -174,6 +177,7 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
   const seconds = (performance.now() - started) / 1000;
   const loader = process.cpuUsage(loader0);
   const cpu1 = targets.map((t) => readProc(t.pid)?.cpuSeconds ?? NaN);
+  const main1 = targets.map((t) => readProc(t.pid)?.mainThreadCpuSeconds ?? NaN);
   const postgres1 = cpuSecondsOf('postgres');
   const postgresCpu = (100 * (postgres1 - postgres0)) / seconds;
   const peaks = rss.stop();
@@ -201,6 +205,8 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
   return {
     load: merged,
     serverCpu: (100 * cpu1.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0)) / seconds,
+    // Replicas: the busiest main thread.
+    mainThreadCpu: (100 * Math.max(...main1.map((c, i) => c - (main0[i] ?? NaN)))) / seconds,
     loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds,
     postgresCpu,
     drainSeconds,
@@ -218,7 +224,7 @@ function describeRound(side: string, round: Round): string {
     : '';
   const drain = round.drainSeconds === null ? '' : ` drain ${f1(round.drainSeconds)} s${drainCpu}`;
   const postgres = round.postgresCpu >= 5 ? `  postgres CPU ${f0(round.postgresCpu)} %` : '';
-  return `  ${side.padEnd(18)} ${f0(load.okPerSecond).padStart(6)} req/s  p50 ${f1(load.p50Ms)} ms  p99 ${f1(load.p99Ms)} ms  server CPU ${f0(round.serverCpu)} %${postgres}  loader CPU ${f0(round.loaderCpu)} %${drain}  [${codes}${load.errors ? ` errors:${load.errors}` : ''}]`;
+  return `  ${side.padEnd(18)} ${f0(load.okPerSecond).padStart(6)} req/s  p50 ${f1(load.p50Ms)} ms  p99 ${f1(load.p99Ms)} ms  server CPU ${f0(round.serverCpu)} % (main thread ${f0(round.mainThreadCpu)} %)${postgres}  loader CPU ${f0(round.loaderCpu)} %${drain}  [${codes}${load.errors ? ` errors:${load.errors}` : ''}]`;
 }
 
 const endToEnd = (r: Round) => (r.drainSeconds === null ? NaN : r.load.ok / (r.load.seconds + r.drainSeconds));
@@ -250,7 +256,7 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
   log(`\n${label}: medians over ${ROUNDS} rounds (ratio: median against Express's median; per-round ratio: median of each round's ratio to Express in that round)`);
   const summary: Record<string, unknown> = {};
   table(
-    ['side', 'req/s', 'ratio', 'per-round ratio', 'p50 ms', 'p99 ms', 'peak RSS MB', 'server CPU %', 'drain s', 'end-to-end /s'],
+    ['side', 'req/s', 'ratio', 'per-round ratio', 'p50 ms', 'p99 ms', 'peak RSS MB', 'server CPU %', 'main thread CPU %', 'drain s', 'end-to-end /s'],
     sides.map((side) => {
       const rate = medianOf(side, (r) => r.load.okPerSecond);
       // Each round's rate against Express's in the same round: robust to the machine drifting between rounds.
@@ -264,12 +270,13 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
         p99Ms: medianOf(side, (r) => r.load.p99Ms),
         peakRssMb: peak.get(side) ?? NaN,
         serverCpu: medianOf(side, (r) => r.serverCpu),
+        mainThreadCpu: medianOf(side, (r) => r.mainThreadCpu),
         drainSeconds: side === service ? medianOf(side, (r) => r.drainSeconds ?? NaN) : NaN,
         endToEndPerSecond: side === service ? medianOf(side, endToEnd) : NaN,
         rounds: (rounds.get(side) ?? []).map((r) => ({ ...r.load, serverCpu: r.serverCpu, loaderCpu: r.loaderCpu, postgresCpu: r.postgresCpu, drainSeconds: r.drainSeconds })),
       };
       summary[side.name] = figures;
-      return [side.name, f0(rate), f2(figures.ratioToExpress), f2(perRound), f1(figures.p50Ms), f1(figures.p99Ms), f0(figures.peakRssMb), f0(figures.serverCpu), side === service ? f1(figures.drainSeconds) : '', side === service ? f0(figures.endToEndPerSecond) : ''];
+      return [side.name, f0(rate), f2(figures.ratioToExpress), f2(perRound), f1(figures.p50Ms), f1(figures.p99Ms), f0(figures.peakRssMb), f0(figures.serverCpu), f0(figures.mainThreadCpu), side === service ? f1(figures.drainSeconds) : '', side === service ? f0(figures.endToEndPerSecond) : ''];
     }),
   );
 
@@ -293,15 +300,19 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
 }
 
 async function measurePaced(side: Child, stream: WebhookStream, drain: boolean): Promise<Round> {
-  const cpu0 = readProc(side.pid)?.cpuSeconds ?? NaN;
+  const before = readProc(side.pid);
+  const cpu0 = before?.cpuSeconds ?? NaN;
+  const main0 = before?.mainThreadCpuSeconds ?? NaN;
   const loader0 = process.cpuUsage();
   const started = performance.now();
   const load = await runPaced({ url: side.url, stream, rate: RATE, seconds: RATE_SECONDS });
   const seconds = (performance.now() - started) / 1000;
   const loader = process.cpuUsage(loader0);
-  const cpu1 = readProc(side.pid)?.cpuSeconds ?? NaN;
+  const after = readProc(side.pid);
+  const cpu1 = after?.cpuSeconds ?? NaN;
+  const main1 = after?.mainThreadCpuSeconds ?? NaN;
   const drainSeconds = drain ? await waitDrained([side.url], DRAIN_TIMEOUT_MS) : null;
-  return { load, serverCpu: (100 * (cpu1 - cpu0)) / seconds, loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds, postgresCpu: NaN, drainSeconds, drainServerCpu: NaN, drainPostgresCpu: NaN, peakRssMb: readProc(side.pid)?.rssMb ?? NaN };
+  return { load, serverCpu: (100 * (cpu1 - cpu0)) / seconds, mainThreadCpu: (100 * (main1 - main0)) / seconds, loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds, postgresCpu: NaN, drainSeconds, drainServerCpu: NaN, drainPostgresCpu: NaN, peakRssMb: readProc(side.pid)?.rssMb ?? NaN };
 }
 
 /** Throughput with one replica against two on the same database, same total connections. */

@@ -132,6 +132,8 @@ export interface ProcStatus {
   readonly peakRssMb: number;
   /** User + system CPU time so far, seconds. */
   readonly cpuSeconds: number;
+  /** The same for the main thread alone (the one that answers HTTP): the rest is worker threads, GC and libuv. */
+  readonly mainThreadCpuSeconds: number;
 }
 
 const CLOCK_TICKS = 100;
@@ -140,11 +142,18 @@ export function readProc(pid: number): ProcStatus | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024, cpuSeconds: ticks / CLOCK_TICKS };
+    const ticks = (statFile: string) => {
+      const stat = readFileSync(statFile, 'utf8');
+      // Fields after the command name (which may contain spaces) start at field 3.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    };
+    return {
+      rssMb: kb('VmRSS') / 1024,
+      peakRssMb: kb('VmHWM') / 1024,
+      cpuSeconds: ticks(`/proc/${pid}/stat`) / CLOCK_TICKS,
+      mainThreadCpuSeconds: ticks(`/proc/${pid}/task/${pid}/stat`) / CLOCK_TICKS,
+    };
   } catch {
     return null;
   }

@@ -75,18 +75,23 @@ function run(): void {
       send({ kind: 'primaries', id, companyIds });
     });
   const pipeline = spec.pipeline ? buildPipeline(store, spec.pipeline, send, askPrimaries) : null;
+  // Nothing is processed before the service starts the pipeline (nor after it stops it).
+  let running = false;
+  const wake = () => {
+    if (running) pipeline?.processor.wake();
+  };
 
   async function serve(method: ToBackground & { kind: 'call' }): Promise<unknown> {
     const args = method.args as unknown[];
     switch (method.method) {
       case 'append': {
         const results = await store.append((args[0] as NewWebhook[]).map((w) => ({ ...w, body: bufferFromTransfer(w.body) })));
-        pipeline?.processor.wake();
+        wake();
         return results;
       }
       case 'replayQuarantine': {
         const replayed = await store.replayQuarantine(args[0] as number);
-        pipeline?.processor.wake();
+        wake();
         return replayed;
       }
       case 'claimPending':
@@ -100,11 +105,13 @@ function run(): void {
         );
       case 'startPipeline':
         // Same cadence as the in-process pipeline (src/composition-root.ts).
+        running = true;
         pipeline?.processor.start(1000);
-        pipeline?.processor.wake();
+        wake();
         pipeline?.delivery.start(250);
         return undefined;
       case 'stopPipeline':
+        running = false;
         await pipeline?.processor.stop();
         await pipeline?.delivery.stop();
         return undefined;

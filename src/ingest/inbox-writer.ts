@@ -6,30 +6,35 @@ export interface InboxWriter {
 }
 
 /**
- * Group commit: webhooks that arrive while a commit is in flight wait and are committed together
- * in the next transaction, so durability costs one sync per batch, not one per request.
+ * Group commit: the webhooks parsed in one turn of the event loop are committed together, so
+ * durability costs one sync per batch, not one per request. Several batches may be in flight at
+ * once: while one commits, the next turn's requests are parsed and sent instead of waiting behind
+ * it (with one in flight, every connection ended up waiting on the same commit and the HTTP thread
+ * idled, docs/performance.md). The store orders them; a redelivery in a later batch is a duplicate.
  */
-export function createInboxWriter(store: CutoverStore, maxBatch = 500): InboxWriter {
+export function createInboxWriter(store: CutoverStore, options: { maxBatch?: number; maxInFlight?: number } = {}): InboxWriter {
+  const maxBatch = options.maxBatch ?? 500;
+  const maxInFlight = options.maxInFlight ?? 4;
   type Waiting = { webhook: NewWebhook; resolve: (r: AppendResult) => void; reject: (e: unknown) => void };
   let queue: Waiting[] = [];
-  let flushing = false;
+  let inFlight = 0;
+  let scheduled = false;
 
-  async function flush(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const batch = queue.slice(0, maxBatch);
-        queue = queue.slice(batch.length);
-        try {
-          const results = await store.append(batch.map((w) => w.webhook));
-          batch.forEach((waiting, i) => waiting.resolve(results[i] ?? { status: 'duplicate' }));
-        } catch (error) {
-          batch.forEach((waiting) => waiting.reject(error));
-        }
-      }
-    } finally {
-      flushing = false;
+  function send(): void {
+    while (queue.length > 0 && inFlight < maxInFlight) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      inFlight += 1;
+      store
+        .append(batch.map((w) => w.webhook))
+        .then(
+          (results) => batch.forEach((waiting, i) => waiting.resolve(results[i] ?? { status: 'duplicate' })),
+          (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
+        )
+        .finally(() => {
+          inFlight -= 1;
+          send();
+        });
     }
   }
 
@@ -38,7 +43,13 @@ export function createInboxWriter(store: CutoverStore, maxBatch = 500): InboxWri
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ webhook, resolve, reject });
         // Wait for the rest of this turn of the event loop: requests parsed together commit together.
-        if (queue.length === 1) setImmediate(() => void flush());
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => {
+            scheduled = false;
+            send();
+          });
+        }
       });
     },
   };

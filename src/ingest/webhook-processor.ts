@@ -50,7 +50,8 @@ export function createWebhookProcessor(deps: {
   leaseMs?: number;
 }): WebhookProcessor {
   const { store, converters, metrics, logger, clock } = deps;
-  const batchSize = deps.batchSize ?? 200;
+  // Small enough that a request waiting for its append (which goes first) waits little behind a settle.
+  const batchSize = deps.batchSize ?? 50;
   const leaseMs = deps.leaseMs ?? 15_000;
 
   /** The ledger's policy for one batch: every event's primary channel, read once before settling. */

@@ -16,6 +16,8 @@ export function createSqliteDriver(path: string): SqlDriver {
   db.pragma('synchronous = FULL');
   let synchronousNow: 'FULL' | 'NORMAL' = 'FULL';
   db.pragma('busy_timeout = 5000');
+  // Sorts and temporary indexes in memory: under load they created and unlinked a file each (strace).
+  db.pragma('temp_store = MEMORY');
   const statements = new Map<string, Statement>();
   const urgentQueue: (() => Promise<void>)[] = [];
   const queue: (() => Promise<void>)[] = [];
