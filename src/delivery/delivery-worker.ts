@@ -37,6 +37,8 @@ export function createDeliveryWorker(deps: {
   const leaseMs = deps.leaseMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | null = null;
+  // Set by stop(): the pass in flight ends after its batch (the rest stays due in the outbox).
+  let stopping = false;
 
   /** Sends one delivery; failures are recorded at once, successes are returned to be marked together. */
   async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<string | null> {
@@ -56,7 +58,7 @@ export function createDeliveryWorker(deps: {
   async function tickOnce(): Promise<number> {
     for (const rescued of await store.rescueDue(clock.now(), 500)) metrics.rescued.inc({ type: rescued.type });
     let attempted = 0;
-    for (;;) {
+    while (!stopping) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
       const delivered = (await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)))).filter((id): id is string => id !== null);
@@ -66,6 +68,7 @@ export function createDeliveryWorker(deps: {
       attempted += due.length;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    return attempted;
   }
 
   async function tick(): Promise<number> {
@@ -84,6 +87,7 @@ export function createDeliveryWorker(deps: {
       timer.unref();
     },
     async stop() {
+      stopping = true;
       clearInterval(timer);
       await running?.catch(() => undefined);
     },

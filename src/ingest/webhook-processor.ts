@@ -71,6 +71,9 @@ export function createWebhookProcessor(deps: {
   }
   let running: Promise<number> | null = null;
   let again = false;
+  // Set by stop(): the pass in flight ends after its batch instead of draining the whole backlog
+  // (what it leaves is pending in the store and claimed again at the next start).
+  let stopping = false;
   let timer: NodeJS.Timeout | undefined;
 
   function convert(webhook: StoredWebhook): Conversion {
@@ -99,7 +102,7 @@ export function createWebhookProcessor(deps: {
 
   async function drainOnce(): Promise<number> {
     let settled = 0;
-    for (;;) {
+    while (!stopping) {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
       const items = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
@@ -112,6 +115,7 @@ export function createWebhookProcessor(deps: {
       // Let requests in between batches: SQLite work is synchronous and would otherwise hold the loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    return settled;
   }
 
   async function drain(): Promise<number> {
@@ -124,7 +128,7 @@ export function createWebhookProcessor(deps: {
       do {
         again = false;
         total += await drainOnce();
-      } while (again);
+      } while (again && !stopping);
       return total;
     })();
     try {
@@ -153,6 +157,7 @@ export function createWebhookProcessor(deps: {
       timer.unref();
     },
     async stop() {
+      stopping = true;
       clearInterval(timer);
       await running?.catch(() => undefined);
     },

@@ -75,6 +75,9 @@ function quantile(sorted: readonly number[], q: number): number | null {
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
 
+/** Below the pool's 10 connections, which appends and delivery also need. */
+const POSTGRES_SETTLE_CONCURRENCY = 4;
+
 export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const { skipLocked } = driver;
   // What a 2xx acknowledges is synced before the answer and goes first; the background work that
@@ -212,6 +215,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       await settleInbox(tx, webhook.inboxId, state, conversion.reason);
       return { state, detail: conversion.reason, copies: [] };
     }
+    // Every key of the webhook, in one order for all: concurrent settles (and replicas) that share
+    // keys then queue on the first instead of each holding one the other waits for (deadlock).
+    for (const key of [...new Set(conversion.events.map((event) => event.correlationKey))].sort()) await tx.lockKey(key);
     const copies: CopyOutcome[] = [];
     for (const [index, event] of conversion.events.entries()) {
       copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
@@ -268,7 +274,8 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     async settleBatch(items, policy) {
       // SQLite has one writer: one transaction (one sync) for the whole batch is group commit.
       // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
-      // keys at once (taken in different orders, they could deadlock).
+      // keys at once, several at a time: settling is bound by round trips, not by the database's
+      // CPU, and the per-key advisory lock already serialises the copies of one occurrence.
       if (driver.dialect === 'sqlite') {
         return redoable(async (tx) => {
           const results: SettleResult[] = [];
@@ -276,10 +283,15 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
           return results;
         });
       }
-      const results: SettleResult[] = [];
-      for (const { webhook, conversion } of items) {
-        results.push(await redoable((tx) => settleWebhook(tx, webhook, conversion, policy)));
-      }
+      const results: SettleResult[] = new Array(items.length);
+      let next = 0;
+      const settleNext = async (): Promise<void> => {
+        for (let i = next++; i < items.length; i = next++) {
+          const item = items[i];
+          if (item) results[i] = await redoable((tx) => settleWebhook(tx, item.webhook, item.conversion, policy));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(POSTGRES_SETTLE_CONCURRENCY, items.length) }, settleNext));
       return results;
     },
 

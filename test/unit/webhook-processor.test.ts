@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/domain/ports.js';
+import { silentLogger } from '../../src/observability/json-logger.js';
+import type { Channel } from '../../src/domain/domain-event.js';
+import { eventsFormat } from '../../src/events/events-format.js';
+import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from '../../src/ingest/webhook-processor.js';
+import { legacyFormat } from '../../src/legacy/legacy-format.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import type { CutoverStore } from '../../src/store/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
+import { buildNewWebhook } from '../support/builders.js';
+import { FakeToggle } from '../support/fakes.js';
+import { sampleText } from '../support/samples.js';
+
+describe('the webhook processor', () => {
+  let dir: string;
+  let store: CutoverStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cutover-processor-'));
+    store = createSqlCutoverStore(createSqliteDriver(join(dir, 'store.db')));
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('when stopped during a backlog, then it ends after the batch in flight and leaves the rest pending', async () => {
+    const metrics = createMetrics();
+    const body = Buffer.from(sampleText('legacy-DataSyncCompleted'));
+    await store.append(Array.from({ length: 300 }, () => buildNewWebhook({ body, receivedAt: Date.now() })));
+    const processor = createWebhookProcessor({
+      store, metrics, logger: silentLogger, clock: systemClock,
+      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
+      graceMs: 120_000,
+      windowMs: 900_000,
+      batchSize: 10,
+    });
+    const draining = processor.drain();
+    await processor.stop();
+    const settled = await draining;
+    expect(settled).toBeGreaterThan(0);
+    expect(settled).toBeLessThan(300);
+    expect((await store.counts()).inboxPending).toBe(300 - settled);
+  });
+});
