@@ -4,5 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
+RUN npm run build
 EXPOSE 3000
-CMD ["npm", "start"]
+# The compiled service with plain node, as `npm start` runs it after building.
+CMD ["node", "dist/main.js"]
