@@ -134,7 +134,11 @@ engines = json.loads(read('package.json')).get('engines', {}).get('node', '')
 minimum = re.search(r'>=\s*(\d+)', engines)
 if node_major and minimum:
     check(int(node_major.group(1)) >= int(minimum.group(1)), f'Dockerfile node:{node_major.group(1)} does not satisfy engines {engines}')
-check('npm ci' in dockerfile and 'npm", "start"' in dockerfile, 'Dockerfile: npm ci, then npm start')
+# What `npm start` does: install, compile, run the compiled service with plain node.
+check('npm ci' in dockerfile and 'npm run build' in dockerfile and '"node", "dist/main.js"' in dockerfile,
+      'Dockerfile: npm ci, npm run build, then node dist/main.js (as npm start)')
+start_script = json.loads(read('package.json'))['scripts']['start']
+check('dist/main.js' in start_script, 'package.json: npm start runs dist/main.js, as the Dockerfile does')
 port = str(cutover_env.get('PORT', '3000'))
 
 # --- Prometheus: scrapes the service and Unleash, with the rules loaded ---------------------------------------
