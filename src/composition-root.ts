@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import type { Express } from 'express';
-import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
@@ -18,7 +17,7 @@ import { createApp } from './http/app.js';
 import { createInboxWriter } from './ingest/inbox-writer.js';
 import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
-import { createMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
+import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
@@ -136,10 +135,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: Pi
     wake: () => undefined,
     start: () => thread.startPipeline(),
     stop: () => thread.stopPipeline(),
-    async exportMetrics() {
-      const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), await thread.metrics()]);
-      return merged.metrics();
-    },
+    exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
   };
 }
 

@@ -76,9 +76,15 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
   };
   const post = (message: ToBackground) => worker.postMessage(message);
 
+  /** Always answers, so that a batch never waits forever on the toggle. */
   async function answerPrimaries(id: number, companyIds: readonly (string | null)[]): Promise<void> {
-    if (!hooks.primaryChannels) throw new Error('the background pipeline asked for the toggle, but none was given');
-    post({ kind: 'primaries', id, channels: await hooks.primaryChannels(companyIds) });
+    try {
+      if (!hooks.primaryChannels) throw new Error('the background pipeline asked for the toggle, but none was given');
+      post({ kind: 'primaries', id, channels: await hooks.primaryChannels(companyIds) });
+    } catch (error) {
+      hooks.logger?.error('could not read the toggle for the background thread', { error: String(error) });
+      post({ kind: 'primaries-failed', id, message: String(error) });
+    }
   }
 
   worker.on('message', (message: FromBackground) => {
@@ -92,23 +98,28 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
         return;
       }
       case 'primaries':
-        answerPrimaries(message.id, message.companyIds).catch((error: unknown) => {
-          hooks.logger?.error('could not read the toggle for the background thread', { error: String(error) });
-        });
+        void answerPrimaries(message.id, message.companyIds);
         return;
       case 'log':
         hooks.logger?.[message.level](message.message, message.fields);
         return;
     }
   });
+  // An 'error' is followed by an 'exit': report the first, once, and never during a shutdown.
+  let fatalReported = false;
+  const fatal = (error: Error) => {
+    if (fatalReported || closing) return;
+    fatalReported = true;
+    hooks.onFatal?.(error);
+  };
   worker.on('error', (error) => {
     stop(error.message);
-    hooks.onFatal?.(error);
+    fatal(error);
   });
   worker.on('exit', (code) => {
     if (closing) return stop('closed');
     stop(`exited with code ${code}`);
-    hooks.onFatal?.(new BackgroundThreadStopped(`exited with code ${code}`));
+    fatal(new BackgroundThreadStopped(`exited with code ${code}`));
   });
 
   function call<T>(method: ThreadMethod, ...args: unknown[]): Promise<T> {

@@ -66,12 +66,12 @@ function run(): void {
   const send: Send = (message) => port.postMessage(message);
   const store = createSqlCutoverStore(createSqliteDriver(spec.sqlitePath));
 
-  const waitingPrimaries = new Map<number, (channels: readonly Channel[]) => void>();
+  const waitingPrimaries = new Map<number, { resolve: (channels: readonly Channel[]) => void; reject: (error: Error) => void }>();
   let nextPrimariesId = 0;
   const askPrimaries = (companyIds: readonly (string | null)[]) =>
-    new Promise<readonly Channel[]>((resolve) => {
+    new Promise<readonly Channel[]>((resolve, reject) => {
       const id = ++nextPrimariesId;
-      waitingPrimaries.set(id, resolve);
+      waitingPrimaries.set(id, { resolve, reject });
       send({ kind: 'primaries', id, companyIds });
     });
   const pipeline = spec.pipeline ? buildPipeline(store, spec.pipeline, send, askPrimaries) : null;
@@ -127,9 +127,11 @@ function run(): void {
   }
 
   port.on('message', (message: ToBackground) => {
-    if (message.kind === 'primaries') {
-      waitingPrimaries.get(message.id)?.(message.channels);
+    if (message.kind === 'primaries' || message.kind === 'primaries-failed') {
+      const waiting = waitingPrimaries.get(message.id);
       waitingPrimaries.delete(message.id);
+      if (message.kind === 'primaries') waiting?.resolve(message.channels);
+      else waiting?.reject(new Error(`the toggle could not be read: ${message.message}`));
       return;
     }
     serve(message)

@@ -81,6 +81,8 @@ export function createDeliveryWorker(deps: {
   return {
     tick,
     start(pollMs) {
+      stopping = false;
+      clearInterval(timer);
       timer = setInterval(() => {
         tick().catch((error: unknown) => logger.error('delivery pass failed; will retry', { error: String(error) }));
       }, pollMs);

@@ -153,6 +153,8 @@ export function createWebhookProcessor(deps: {
     },
     drain,
     start(pollMs) {
+      stopping = false;
+      clearInterval(timer);
       timer = setInterval(() => void drainLogged(), pollMs);
       timer.unref();
     },

@@ -3,7 +3,7 @@
  * one, never at import time). No id ever becomes a label: labels are channels, domain types,
  * outcomes and reasons, all from closed sets (unknown wire types are counted under one label).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEventType } from '../domain/domain-event.js';
 
 /**
@@ -64,4 +64,18 @@ export function initialiseKnownSeries(metrics: Metrics): void {
   for (const outcome of ['delivered', 'failed', 'dead']) metrics.deliveries.inc({ outcome }, 0);
   metrics.toggleChanges.inc(0);
   metrics.ready.set(0);
+}
+
+const isServiceMetric = (name: string) => name.startsWith('codat_cutover_');
+
+/**
+ * The text of /metrics when another thread counts too (src/background/): the service's counters are
+ * summed with the thread's, and the process figures are exported as the main registry has them
+ * (`AggregatorRegistry` would drop some, e.g. `process_start_time_seconds`, which it never aggregates).
+ */
+export async function exportWithThreadMetrics(registry: Registry, threadMetrics: MetricObjectWithValues<MetricValue<string>>[]): Promise<string> {
+  const own = await registry.getMetricsAsJSON();
+  const processTexts = await Promise.all(own.filter((m) => !isServiceMetric(m.name)).map((m) => registry.getSingleMetricAsString(m.name)));
+  const merged = await AggregatorRegistry.aggregate([own.filter((m) => isServiceMetric(m.name)), threadMetrics]).metrics();
+  return `${processTexts.join('\n\n')}\n\n${merged}`;
 }

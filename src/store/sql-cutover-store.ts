@@ -285,13 +285,22 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       }
       const results: SettleResult[] = new Array(items.length);
       let next = 0;
+      const failures: unknown[] = [];
       const settleNext = async (): Promise<void> => {
         for (let i = next++; i < items.length; i = next++) {
           const item = items[i];
-          if (item) results[i] = await redoable((tx) => settleWebhook(tx, item.webhook, item.conversion, policy));
+          if (!item) continue;
+          // One failure (e.g. a deadlock PostgreSQL broke) does not stop the others: every transaction has ended
+          // when this resolves, and the failed webhook stays pending for the next claim.
+          try {
+            results[i] = await redoable((tx) => settleWebhook(tx, item.webhook, item.conversion, policy));
+          } catch (error) {
+            failures.push(error);
+          }
         }
       };
       await Promise.all(Array.from({ length: Math.min(POSTGRES_SETTLE_CONCURRENCY, items.length) }, settleNext));
+      if (failures.length > 0) throw failures[0];
       return results;
     },
 
@@ -302,6 +311,8 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
           [now, limit],
         );
         const rescued: CopyOutcome[] = [];
+        // Keys in the order settles take them (sorted), so a rescue and a settle never wait on each other.
+        due.sort((a, b) => (a.correlation_key < b.correlation_key ? -1 : a.correlation_key > b.correlation_key ? 1 : 0));
         for (const { id, correlation_key } of due) {
           // Same lock order as settle (key, then row), and re-read under the lock: a primary copy may have just won.
           await tx.lockKey(correlation_key);
@@ -320,8 +331,10 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       });
     },
 
+    // Acknowledged, not redoable: what is claimed here leaves the process. Syncing this commit syncs every
+    // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
     claimDueDeliveries(now, limit, leaseMs) {
-      return redoable(async (tx) => {
+      return driver.transaction(async (tx) => {
         const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number }>(
           `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
              SELECT occurrence_id FROM deliveries
@@ -337,7 +350,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
     async markDelivered(occurrenceIds, now) {
       if (occurrenceIds.length === 0) return;
-      await redoable((tx) =>
+      await driver.transaction((tx) =>
         tx.execute(
           `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
            WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,

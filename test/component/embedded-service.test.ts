@@ -82,7 +82,11 @@ describe('the embedded service, with its pipeline on the background thread', () 
     expect(value('codat_cutover_toggle_evaluations_total{result="off"}')).toBe(2 * occurrences.length);
     // …the request path here; process figures exported once.
     expect(value('codat_cutover_webhooks_received_total{endpoint="events",outcome="stored"}')).toBe(occurrences.length);
-    expect(metrics.match(/^process_cpu_user_seconds_total /gm)).toHaveLength(1);
+    // Every process figure the main registry has, exported once and as it has it (none dropped by the merge).
+    for (const name of ['process_cpu_user_seconds_total', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(metrics.match(new RegExp(`^${name} `, 'gm')), name).toHaveLength(1);
+    }
+    expect(metrics.match(/^# TYPE /gm)?.length).toBe(new Set(metrics.match(/^# TYPE \S+/gm)).size);
     expect(value('codat_cutover_backlog{kind="inbox"}')).toBe(0);
     expect(logged.filter((entry) => entry.level === 'error')).toEqual([]);
   });

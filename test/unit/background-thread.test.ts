@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BackgroundThreadStopped, startBackgroundThread } from '../../src/background/background-handle.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildNewWebhook } from '../support/builders.js';
+import { sampleText } from '../support/samples.js';
 
 // The embedded store as the service runs it: the SQL store on the background thread, behind a message proxy.
 describeCutoverStoreContract('SQLite on the background thread', async () => {
@@ -53,4 +54,40 @@ describe('the background thread', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('when the toggle cannot be read for a batch, then the batch waits (nothing hangs), and it is settled and delivered once the toggle answers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
+    const downstream = join(dir, 'downstream.jsonl');
+    let failuresLeft = 1;
+    const errors: string[] = [];
+    const thread = startBackgroundThread(
+      {
+        sqlitePath: join(dir, 'cutover.db'),
+        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream }, logLevel: 'warn' },
+      },
+      {
+        primaryChannels: (companyIds) => {
+          if (failuresLeft-- > 0) throw new Error('Unleash SDK exploded');
+          return companyIds.map(() => 'legacy' as const);
+        },
+        logger: { info: () => {}, warn: () => {}, error: (message) => void errors.push(message) },
+      },
+    );
+    try {
+      await thread.store.migrate();
+      await thread.startPipeline();
+      await thread.store.append([buildNewWebhook({ body: Buffer.from(sampleText('legacy-DataSyncCompleted')), receivedAt: Date.now() })]);
+      // The failed batch keeps its 15 s lease, then it is claimed again.
+      const deadline = Date.now() + 40_000;
+      while (!(existsSync(downstream) && readFileSync(downstream, 'utf8').length > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(readFileSync(downstream, 'utf8').trim().split('\n')).toHaveLength(1);
+      expect(errors.filter((e) => e.includes('could not read the toggle'))).toHaveLength(1);
+      await thread.stopPipeline();
+    } finally {
+      await thread.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
