@@ -7,15 +7,14 @@ import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
-import { createDeliveryWorker } from './delivery/delivery-worker.js';
-import { createHttpSink, createJsonLinesSink } from './delivery/downstream-sink.js';
 import type { Channel } from './domain/domain-event.js';
 import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './http/app.js';
 import { createInboxWriter } from './ingest/inbox-writer.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from './ingest/webhook-processor.js';
+import { createPipeline, type PipelineSpec } from './ingest/pipeline.js';
+import { primaryChannelsFromToggle } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
 import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './report/cutover-monitor.js';
@@ -23,7 +22,6 @@ import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
 import { startBackgroundThread } from './background/background-handle.js';
-import type { PipelineSpec } from './background/protocol.js';
 import { mkdirSync } from 'node:fs';
 
 export interface Service {
@@ -43,11 +41,11 @@ export interface ServiceHooks {
 }
 
 /**
- * The work that follows a stored webhook (conversion, the ledger, delivery) and the store it runs
- * on. Embedded: both on a background thread (src/background/), because the SQLite driver is
- * synchronous. PostgreSQL: in this thread; its driver never blocks.
+ * The work that follows a stored webhook (src/ingest/pipeline.ts) and the store it runs on.
+ * Embedded: both on a background thread (src/background/), because the SQLite driver is
+ * synchronous. PostgreSQL: on this thread; its driver never blocks.
  */
-interface Pipeline {
+interface PipelineOnItsStore {
   readonly store: CutoverStore;
   readonly description: { readonly store: string; readonly downstream: string };
   /** A webhook was stored or put back in the queue: process soon. */
@@ -67,58 +65,38 @@ interface PipelineContext {
   readonly hooks: ServiceHooks;
 }
 
-const deliveryLeaseMs = (config: Config) =>
-  // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
-  Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3);
-const downstreamFile = (config: Config) => config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl');
-
-function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): Pipeline {
-  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl));
-  const formats = [legacyFormat, eventsFormat];
-  const converters = Object.fromEntries(formats.map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
-  const processor = createWebhookProcessor({
-    store, converters, metrics, logger, clock,
-    primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+function pipelineSpec(config: Config): PipelineSpec {
+  return {
     graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
     windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
-  });
-  const sink = config.DOWNSTREAM_URL ? createHttpSink(config.DOWNSTREAM_URL, config.DOWNSTREAM_TIMEOUT_MS) : createJsonLinesSink(downstreamFile(config));
-  const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: config.DELIVERY_MAX_ATTEMPTS, leaseMs: deliveryLeaseMs(config) });
+    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
+    deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
+    downstream: config.DOWNSTREAM_URL
+      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
+      : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
+  };
+}
+
+function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): PipelineOnItsStore {
+  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl));
+  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), metrics, logger, clock });
   return {
     store,
-    description: { store: 'postgresql', downstream: sink.description },
-    wake: () => processor.wake(),
-    async start() {
-      processor.start(1000);
-      processor.wake();
-      delivery.start(250);
-    },
-    async stop() {
-      await processor.stop();
-      await delivery.stop();
-    },
+    description: { store: 'postgresql', downstream: pipeline.downstream },
+    wake: () => pipeline.wake(),
+    start: async () => pipeline.start(),
+    stop: () => pipeline.stop(),
     exportMetrics: () => metrics.registry.metrics(),
   };
 }
 
-function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): Pipeline {
+function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): PipelineOnItsStore {
   mkdirSync(config.DATA_DIR, { recursive: true });
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
-  const downstream: PipelineSpec['downstream'] = config.DOWNSTREAM_URL
-    ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
-    : { file: downstreamFile(config) };
+  const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
-    {
-      sqlitePath,
-      pipeline: {
-        graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
-        windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
-        maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-        deliveryLeaseMs: deliveryLeaseMs(config),
-        downstream,
-        logLevel: config.LOG_LEVEL,
-      },
-    },
+    { sqlitePath, pipeline: spec },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
       logger,
@@ -130,7 +108,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: Pi
   );
   return {
     store: thread.store,
-    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in downstream ? downstream.url : `file ${downstream.file}` },
+    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}` },
     // The thread wakes its processor itself when it stores or replays.
     wake: () => undefined,
     start: () => thread.startPipeline(),

@@ -8,15 +8,11 @@
  */
 import { Registry } from 'prom-client';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createDeliveryWorker, type DeliveryWorker } from '../delivery/delivery-worker.js';
-import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
-import { eventsFormat } from '../events/events-format.js';
-import { createWebhookProcessor, type Converter, type WebhookProcessor } from '../ingest/webhook-processor.js';
-import { legacyFormat } from '../legacy/legacy-format.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import type { CutoverStore, NewWebhook, StoredWebhook } from '../store/cutover-store.js';
+import { createPipeline } from '../ingest/pipeline.js';
+import { createMetrics } from '../observability/metrics.js';
+import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
 import { createSqlCutoverStore } from '../store/sql-cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
 import {
@@ -26,7 +22,6 @@ import {
   storedFromTransfer,
   type BackgroundSpec,
   type FromBackground,
-  type PipelineSpec,
   type PolicyOnTheWire,
   type ToBackground,
 } from './protocol.js';
@@ -34,29 +29,11 @@ import {
 type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
 type Send = (message: FromBackground) => void;
 
-interface Pipeline {
-  readonly processor: WebhookProcessor;
-  readonly delivery: DeliveryWorker;
-  readonly metrics: Metrics;
-}
-
-function buildPipeline(store: CutoverStore, spec: PipelineSpec, send: Send, askPrimaries: (ids: readonly (string | null)[]) => Promise<readonly Channel[]>): Pipeline {
-  const logger: Logger = {
-    info: (message, fields) => send({ kind: 'log', level: 'info', message, ...(fields ? { fields } : {}) }),
-    warn: (message, fields) => send({ kind: 'log', level: 'warn', message, ...(fields ? { fields } : {}) }),
-    error: (message, fields) => send({ kind: 'log', level: 'error', message, ...(fields ? { fields } : {}) }),
-  };
-  const metrics = createMetrics(new Registry(), { processMetrics: false });
-  const converters = Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
-  const processor = createWebhookProcessor({
-    store, converters, metrics, logger, clock: systemClock,
-    primaryChannels: askPrimaries,
-    graceMs: spec.graceMs,
-    windowMs: spec.windowMs,
-  });
-  const sink = 'url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file);
-  const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock: systemClock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });
-  return { processor, delivery, metrics };
+/** The thread's logger: every line goes to the service thread's logger. */
+function forwardingLogger(send: Send): Logger {
+  const forward = (level: 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+    send({ kind: 'log', level, message, ...(fields ? { fields } : {}) });
+  return { info: forward('info'), warn: forward('warn'), error: forward('error') };
 }
 
 function run(): void {
@@ -74,11 +51,15 @@ function run(): void {
       waitingPrimaries.set(id, { resolve, reject });
       send({ kind: 'primaries', id, companyIds });
     });
-  const pipeline = spec.pipeline ? buildPipeline(store, spec.pipeline, send, askPrimaries) : null;
+  // Counters only: the process figures are the service thread's (one process).
+  const metrics = createMetrics(new Registry(), { processMetrics: false });
+  const pipeline = spec.pipeline
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, metrics, logger: forwardingLogger(send), clock: systemClock })
+    : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;
   const wake = () => {
-    if (running) pipeline?.processor.wake();
+    if (running) pipeline?.wake();
   };
 
   async function serve(method: ToBackground & { kind: 'call' }): Promise<unknown> {
@@ -104,19 +85,15 @@ function run(): void {
           policyFromWire(args[1] as PolicyOnTheWire),
         );
       case 'startPipeline':
-        // Same cadence as the in-process pipeline (src/composition-root.ts).
         running = true;
-        pipeline?.processor.start(1000);
-        wake();
-        pipeline?.delivery.start(250);
+        pipeline?.start();
         return undefined;
       case 'stopPipeline':
         running = false;
-        await pipeline?.processor.stop();
-        await pipeline?.delivery.stop();
+        await pipeline?.stop();
         return undefined;
       case 'metrics':
-        return pipeline ? pipeline.metrics.registry.getMetricsAsJSON() : [];
+        return pipeline ? metrics.registry.getMetricsAsJSON() : [];
       case 'shutdown':
         return store.close();
       default: {

@@ -5,18 +5,8 @@
  * would otherwise drag its whole 8 KiB pool across) and rewrapped on the way in.
  */
 import type { Channel, Conversion } from '../domain/domain-event.js';
-import type { LogLevel } from '../observability/json-logger.js';
+import type { PipelineSpec } from '../ingest/pipeline.js';
 import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../store/cutover-store.js';
-
-/** The background work the thread runs next to the store: conversion, the ledger, delivery. */
-export interface PipelineSpec {
-  readonly graceMs: number;
-  readonly windowMs: number;
-  readonly maxAttempts: number;
-  readonly deliveryLeaseMs: number;
-  readonly downstream: { readonly url: string; readonly timeoutMs: number } | { readonly file: string };
-  readonly logLevel: LogLevel;
-}
 
 export interface BackgroundSpec {
   /** The embedded store the thread owns (its driver is synchronous: on the HTTP thread it would hold the event loop). */

@@ -80,8 +80,9 @@ const POSTGRES_SETTLE_CONCURRENCY = 4;
 
 export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const { skipLocked } = driver;
-  // What a 2xx acknowledges is synced before the answer and goes first; the background work that
-  // follows from it (settling, delivery bookkeeping, windows, retention) is redone from it if lost.
+  // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
+  // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
+  // rescues, failed attempts, windows, retention) is redone from the inbox if a power cut loses it.
   const urgent = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { urgent: true });
   const redoable = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { durability: 'redoable' });
 

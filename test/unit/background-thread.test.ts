@@ -63,7 +63,7 @@ describe('the background thread', () => {
     const thread = startBackgroundThread(
       {
         sqlitePath: join(dir, 'cutover.db'),
-        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream }, logLevel: 'warn' },
+        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream } },
       },
       {
         primaryChannels: (companyIds) => {
