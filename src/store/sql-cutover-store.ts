@@ -80,6 +80,11 @@ const POSTGRES_SETTLE_CONCURRENCY = 4;
 
 export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const { skipLocked } = driver;
+  // Without statistics SQLite takes an equality on `state` for a handful of rows and reads every pending
+  // row through the (state, …) index, then sorts them all to return the first 50: a claim cost ~37 ms at
+  // 150,000 pending (scratch measurement, docs/performance.md) and the whole service slowed as a backlog
+  // grew. The partial index is already in claim order. PostgreSQL's planner has statistics: no hint.
+  const claimIndex = (name: 'inbox_pending' | 'deliveries_due') => (driver.dialect === 'sqlite' ? `INDEXED BY ${name}` : '');
   // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
   // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
   // rescues, failed attempts, windows, retention) is redone from the inbox if a power cut loses it.
@@ -259,7 +264,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         // writes on SQLite); RETURNING has no order, so the oldest-first order is restored here.
         const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(
           `UPDATE inbox SET claimed_until = $3 WHERE id IN (
-             SELECT id FROM inbox WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
+             SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
            RETURNING id, channel, endpoint, dedupe_key, received_at, body`,
           [now, limit, now + leaseMs],
         );
@@ -338,7 +343,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       return driver.transaction(async (tx) => {
         const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number }>(
           `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
-             SELECT occurrence_id FROM deliveries
+             SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
              WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
              ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
            RETURNING occurrence_id, payload, attempts, next_attempt_at`,
