@@ -8,6 +8,7 @@
  *   npm run bench -- --store embedded           # or: --store postgres (alias --postgres)
  *   npm run bench -- --rounds 5 --duration 10 --connections 50 --rate 1000
  *   npm run bench -- --sustained 1000000        # N webhooks, RSS sampled every few seconds
+ *   npm run bench -- --sustained 200000 --service-node-flags=--max-semi-space-size=4
  *   npm run bench -- --profile 30               # CPU profile of the service under 30 s of load, summarised
  *   npm run bench -- --json results.json        # also write every figure as JSON
  *
@@ -46,6 +47,8 @@ const { values: args } = parseArgs({
     sustained: { type: 'string' },
     'sustained-rate': { type: 'string' },
     'sample-seconds': { type: 'string', default: '5' },
+    // Extra node flags for the service in --sustained runs (memory experiments, e.g. "--max-semi-space-size=4").
+    'service-node-flags': { type: 'string', default: '' },
     profile: { type: 'string' },
     json: { type: 'string' },
   },
@@ -406,12 +409,18 @@ async function sustained(total: number): Promise<void> {
   // --ingest-only: the diagnostic variant with no background work (nothing drains: the drain is skipped).
   const ingestOnly = args['ingest-only'];
   const service = await track(
-    startService({ dataDir: tempDir('cutover-bench-soak-'), ...(db ? { databaseUrl: db.url } : {}), secret: BENCH_SECRET, ...(ingestOnly ? { entry: INGEST_ONLY } : {}) }),
+    startService({
+      dataDir: tempDir('cutover-bench-soak-'),
+      ...(db ? { databaseUrl: db.url } : {}),
+      secret: BENCH_SECRET,
+      ...(ingestOnly ? { entry: INGEST_ONLY } : {}),
+      nodeFlags: (args['service-node-flags'] ?? '').split(' ').filter(Boolean),
+    }),
   );
   const stream = createWebhookStream();
   const rate = args['sustained-rate'] ? Number(args['sustained-rate']) : undefined;
   const everyMs = Number(args['sample-seconds']) * 1000;
-  log(`## Sustained${ingestOnly ? ' (ingest-only variant)' : ''}: ${total} webhooks, ${CONNECTIONS} connections${rate ? `, ${rate}/s offered` : ', as fast as accepted'}, ${db ? 'PostgreSQL' : 'embedded store'}; RSS every ${everyMs / 1000} s`);
+  log(`## Sustained${ingestOnly ? ' (ingest-only variant)' : ''}: ${total} webhooks, ${CONNECTIONS} connections${rate ? `, ${rate}/s offered` : ', as fast as accepted'}, ${db ? 'PostgreSQL' : 'embedded store'}; RSS every ${everyMs / 1000} s${args['service-node-flags'] ? `; service node flags: ${args['service-node-flags']}` : ''}`);
   const samples: { seconds: number; accepted: number; rssMb: number; peakRssMb: number; heapUsedMb: number; inbox: number; deliveries: number; phase: string }[] = [];
   const started = performance.now();
   let accepted = 0;
@@ -515,10 +524,15 @@ async function profile(seconds: number): Promise<void> {
   describeProbe('during the load', duringLoad, round.load.ok);
   describeProbe('during the drain that followed', duringDrain, round.load.ok);
   await stop(service);
-  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-  if (!file) throw new Error(`no .cpuprofile in ${profileDir}`);
-  log(`\nprofile kept in ${join(profileDir, file)} (open it in Chrome DevTools or summarise it with scripts/bench/profile-summary.ts)\n`);
-  log(summariseProfileFile(join(profileDir, file), 30));
+  // One profile per thread, named CPU.<date>.<time>.<pid>.<thread id>.<seq>: thread 0 answers HTTP,
+  // thread 1 is the background thread of the embedded store.
+  const files = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile')).sort();
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${profileDir}`);
+  for (const file of files) {
+    const thread = file.split('.').at(-3) === '0' ? 'the HTTP (main) thread' : `thread ${file.split('.').at(-3)} (background)`;
+    log(`\n### ${thread}\nprofile kept in ${join(profileDir, file)} (open it in Chrome DevTools or summarise it with scripts/bench/profile-summary.ts)\n`);
+    log(summariseProfileFile(join(profileDir, file), 30));
+  }
 }
 
 async function main(): Promise<void> {
