@@ -142,6 +142,27 @@ export function describeCutoverStoreContract(
         ]);
       });
 
+      it('when several appends are in flight at once, then each caller gets its own results, and a webhook in two of them is stored for the earlier', async () => {
+        const a = buildNewWebhook({ dedupeKey: 'together-a' });
+        const b = buildNewWebhook({ dedupeKey: 'together-b' });
+        const c = buildNewWebhook({ dedupeKey: 'together-c' });
+        const [first, second, third] = await Promise.all([
+          store.append([a, b]),
+          store.append([{ ...b, body: Buffer.from('{"again":true}') }, c]),
+          store.append([]),
+        ]);
+
+        expect(first?.map((r) => r.status)).toEqual(['stored', 'stored']);
+        expect(second?.map((r) => r.status)).toEqual(['duplicate', 'stored']);
+        expect(third).toEqual([]);
+        const claimed = await store.claimPending(LATER, 10, LEASE_MS);
+        expect(claimed.map((w) => [w.inboxId, w.dedupeKey, w.body.toString()])).toEqual([
+          [(first?.[0] as { inboxId: number }).inboxId, 'together-a', a.body.toString()],
+          [(first?.[1] as { inboxId: number }).inboxId, 'together-b', b.body.toString()],
+          [(second?.[1] as { inboxId: number }).inboxId, 'together-c', c.body.toString()],
+        ]);
+      });
+
       it('when the same dedupe key arrives on the other channel, then it is stored as a webhook of its own', async () => {
         await receive({ channel: 'legacy', dedupeKey: 'shared-key' });
         const results = await store.append([buildNewWebhook({ channel: 'events', dedupeKey: 'shared-key' })]);
