@@ -113,7 +113,9 @@ export function describeCutoverStoreContract(
         const [ra, rb] = results;
         if (ra?.status !== 'stored' || rb?.status !== 'stored') throw new Error('not stored');
         expect(ra.inboxId).not.toBe(rb.inboxId);
-        expect(await store.claimPending(T0 + 10, 10, LEASE_MS)).toEqual([toStored(a, ra.inboxId), toStored(b, rb.inboxId)]);
+        // Claimed oldest first, by id. Within one append the ids follow (channel, dedupe key), the order in
+        // which the rows are inserted so that concurrent appends cannot deadlock: here b (events) before a.
+        expect(await store.claimPending(T0 + 10, 10, LEASE_MS)).toEqual([toStored(b, rb.inboxId), toStored(a, ra.inboxId)]);
       });
 
       it('when an empty batch is appended, then nothing is stored', async () => {

@@ -101,4 +101,31 @@ describe('PostgreSQL: replicas sharing one database', () => {
       await first.cleanup();
     }
   });
+
+  it('when two replicas append the same webhooks at once in opposite orders, then every append commits (no deadlock) and each webhook is stored once', async () => {
+    // A Codat retry can reach the other replica while the first copy is still being stored. Two INSERTs
+    // that take the same unique keys in opposite orders wait on each other, and PostgreSQL aborts one
+    // (a 503 and another retry); in the same order, the second simply waits for the first.
+    const first = await freshStore(10);
+    const second = openReplica(10).store;
+    try {
+      const failures: string[] = [];
+      let stored = 0;
+      for (let round = 0; round < 100; round += 1) {
+        const webhooks = Array.from({ length: 40 }, (_, i) => buildNewWebhook({ dedupeKey: `crossing-${round}-${i}` }));
+        const outcomes = await Promise.allSettled([first.store.append(webhooks), second.append([...webhooks].reverse())]);
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') failures.push(String(outcome.reason));
+          else stored += outcome.value.filter((r) => r.status === 'stored').length;
+        }
+      }
+
+      expect(failures).toEqual([]);
+      expect(stored).toBe(100 * 40);
+      expect((await first.store.counts()).inboxPending).toBe(100 * 40);
+    } finally {
+      await second.close();
+      await first.cleanup();
+    }
+  });
 });
