@@ -7,7 +7,7 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
 import { primaryChannel } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore, LedgerPolicy, SettleResult, StoredWebhook } from '../store/cutover-store.js';
+import { PartlySettled, type CutoverStore, type LedgerPolicy, type SettleResult, type StoredWebhook } from '../store/cutover-store.js';
 
 export type Converter = (body: unknown) => Conversion;
 
@@ -106,11 +106,18 @@ export function createWebhookProcessor(deps: {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
       const items = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
-      const results = await store.settleBatch(items, await policyFor(items.map((item) => item.conversion)));
-      results.forEach((result, i) => {
-        const webhook = batch[i];
-        if (webhook) count(webhook, result);
-      });
+      const countAll = (results: readonly (SettleResult | undefined)[]) =>
+        results.forEach((result, i) => {
+          const webhook = batch[i];
+          if (webhook && result) count(webhook, result);
+        });
+      try {
+        countAll(await store.settleBatch(items, await policyFor(items.map((item) => item.conversion))));
+      } catch (error) {
+        // What committed is counted now (it will not be claimed again); the rest is retried from the inbox.
+        if (error instanceof PartlySettled) countAll(error.settled);
+        throw error;
+      }
       settled += batch.length;
       // Let requests in between batches: SQLite work is synchronous and would otherwise hold the loop.
       await new Promise((resolve) => setImmediate(resolve));

@@ -98,6 +98,21 @@ export interface StoreCounts {
   readonly held: number;
 }
 
+/**
+ * Thrown by `settleBatch` when some of the batch committed and some did not (PostgreSQL settles each
+ * webhook in a transaction of its own): `settled[i]` is the result of the i-th item, undefined where it
+ * failed and stays pending for the next claim. The caller can still count what did settle.
+ */
+export class PartlySettled extends Error {
+  constructor(
+    readonly settled: readonly (SettleResult | undefined)[],
+    readonly failure: unknown,
+  ) {
+    super(`${settled.filter((r) => r === undefined).length} of ${settled.length} webhooks not settled: ${String(failure)}`);
+    this.name = 'PartlySettled';
+  }
+}
+
 export interface CutoverStore {
   /** Marks occurrences whose window ended before `now - windowMs` as closed, once, and returns them. */
   closeWindows(now: number, windowMs: number, limit: number): Promise<ClosedOccurrence[]>;
@@ -115,7 +130,10 @@ export interface CutoverStore {
   claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
   /** Runs the ledger over one webhook's conversion and settles the inbox row, atomically. */
   settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
-  /** `settle` for a claimed batch, committed together where the database allows it (group commit). */
+  /**
+   * `settle` for a claimed batch, committed together where the database allows it (group commit). Where it
+   * does not (PostgreSQL), a failure after some items committed throws `PartlySettled`.
+   */
   settleBatch(items: readonly { readonly webhook: StoredWebhook; readonly conversion: Conversion }[], policy: LedgerPolicy): Promise<SettleResult[]>;
   /** Delivers held occurrences whose grace period is over and whose primary copy never came. */
   rescueDue(now: number, limit: number): Promise<CopyOutcome[]>;

@@ -3,19 +3,20 @@ import type { TypeStats } from '../domain/readiness.js';
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
 import { mismatchedFields } from '../domain/copy-comparison.js';
 import { decideCopy, occurrenceIdFor } from '../domain/ledger.js';
-import type {
-  AppendResult,
-  ClosedOccurrence,
-  CopyOutcome,
-  CutoverStore,
-  DeadLetter,
-  DueDelivery,
-  LedgerPolicy,
-  NewWebhook,
-  QuarantinedWebhook,
-  SettleResult,
-  StoreCounts,
-  StoredWebhook,
+import {
+  PartlySettled,
+  type AppendResult,
+  type ClosedOccurrence,
+  type CopyOutcome,
+  type CutoverStore,
+  type DeadLetter,
+  type DueDelivery,
+  type LedgerPolicy,
+  type NewWebhook,
+  type QuarantinedWebhook,
+  type SettleResult,
+  type StoreCounts,
+  type StoredWebhook,
 } from './cutover-store.js';
 import { schemaStatements } from './schema.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
@@ -302,7 +303,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
           return results;
         });
       }
-      const results: SettleResult[] = new Array(items.length);
+      const results: (SettleResult | undefined)[] = new Array(items.length);
       let next = 0;
       const failures: unknown[] = [];
       const settleNext = async (): Promise<void> => {
@@ -319,8 +320,8 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         }
       };
       await Promise.all(Array.from({ length: Math.min(POSTGRES_SETTLE_CONCURRENCY, items.length) }, settleNext));
-      if (failures.length > 0) throw failures[0];
-      return results;
+      if (failures.length > 0) throw new PartlySettled(results, failures[0]);
+      return results as SettleResult[];
     },
 
     rescueDue(now, limit) {

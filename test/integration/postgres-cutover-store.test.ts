@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
-import type { CutoverStore, StoredWebhook } from '../../src/store/cutover-store.js';
+import { PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/store/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
@@ -99,6 +99,32 @@ describe('PostgreSQL: replicas sharing one database', () => {
     } finally {
       await second.close();
       await first.cleanup();
+    }
+  });
+
+  it('when one webhook of a batch cannot be settled, then the others commit, and PartlySettled says which did', async () => {
+    const { store, cleanup } = await freshStore(10);
+    try {
+      const webhooks = [0, 1, 2].map((i) => buildNewWebhook({ channel: 'legacy', dedupeKey: `partly-${i}`, receivedAt: T0 + i }));
+      const stored = (await store.append(webhooks)).map((result, i) => {
+        if (result.status !== 'stored') throw new Error(`webhook ${i} not stored`);
+        return toStored(webhooks[i]!, result.inboxId);
+      });
+      // PostgreSQL text cannot hold NUL: the second webhook's transaction fails inside the database.
+      const events = ['ok-0', 'bad\u0000key', 'ok-2'].map((key, i) =>
+        buildDomainEvent({ keyStrength: 'windowed', correlationKey: key, companyId: `company-${i}`, occurredAt: null }),
+      );
+      const failure = await store
+        .settleBatch(stored.map((webhook, i) => ({ webhook, conversion: buildConversion([events[i]!], 'legacy') })), policy('legacy', 60_000, 300_000))
+        .then(() => null, (error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(PartlySettled);
+      const settled = (failure as PartlySettled).settled;
+      expect(settled.map((r) => r?.state)).toEqual(['processed', undefined, 'processed']);
+      expect(String((failure as PartlySettled).failure)).toMatch(/0x00|invalid byte sequence/);
+      expect((await store.counts()).inboxPending).toBe(1);
+    } finally {
+      await cleanup();
     }
   });
 

@@ -9,7 +9,7 @@ import { eventsFormat } from '../../src/events/events-format.js';
 import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from '../../src/ingest/webhook-processor.js';
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
+import { PartlySettled, type CutoverStore } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { buildNewWebhook } from '../support/builders.js';
@@ -47,5 +47,32 @@ describe('the webhook processor', () => {
     expect(settled).toBeGreaterThan(0);
     expect(settled).toBeLessThan(300);
     expect((await store.counts()).inboxPending).toBe(300 - settled);
+  });
+
+  it('when only part of a batch settles, then what settled is counted, the rest stays pending, and the pass reports the failure', async () => {
+    const metrics = createMetrics();
+    const body = Buffer.from(sampleText('legacy-DataSyncCompleted'));
+    await store.append([buildNewWebhook({ body, receivedAt: Date.now() }), buildNewWebhook({ body, receivedAt: Date.now() })]);
+    // As PostgreSQL does when one of its per-webhook transactions fails: the first commits, the second does not.
+    const partly: CutoverStore = {
+      ...store,
+      async settleBatch(items, policy) {
+        const [first] = items;
+        if (!first) throw new Error('empty batch');
+        throw new PartlySettled([await store.settle(first.webhook, first.conversion, policy), undefined], new Error('deadlock detected'));
+      },
+    };
+    const processor = createWebhookProcessor({
+      store: partly, metrics, logger: silentLogger, clock: systemClock,
+      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
+      graceMs: 120_000,
+      windowMs: 900_000,
+    });
+
+    await expect(processor.drain()).rejects.toBeInstanceOf(PartlySettled);
+    const decisions = (await metrics.ledgerDecisions.get()).values;
+    expect(decisions.map((v) => [v.labels.channel, v.labels.action, v.value])).toEqual([['legacy', 'deliver', 1]]);
+    expect((await store.counts()).inboxPending).toBe(1);
   });
 });
