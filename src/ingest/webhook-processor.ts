@@ -28,6 +28,18 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
     });
 }
 
+/**
+ * Identifiers with a control character (e.g. a NUL escaped in the JSON) are quarantined as invalid: PostgreSQL
+ * text cannot hold a NUL, so such an event could never be settled there and would be claimed again at every
+ * lease, and no Codat id (UUIDs, keys, statuses) has one. Both stores treat it the same way.
+ */
+function rejectControlCharacters(conversion: Conversion): Conversion {
+  if (conversion.kind !== 'converted') return conversion;
+  const control = /[\u0000-\u001f\u007f]/;
+  const bad = conversion.events.some((e) => [e.correlationKey, e.companyId, e.connectionId].some((v) => v != null && control.test(v)));
+  return bad ? { kind: 'invalid', source: conversion.source, reason: 'control_character_in_identifier' } : conversion;
+}
+
 export interface WebhookProcessor {
   /** Something was stored: drain soon. */
   wake(): void;
@@ -83,7 +95,7 @@ export function createWebhookProcessor(deps: {
     } catch {
       return { kind: 'invalid', source: { channel: webhook.channel, id: null, type: null }, reason: 'malformed_json' };
     }
-    return converters[webhook.channel](body);
+    return rejectControlCharacters(converters[webhook.channel](body));
   }
 
   function count(webhook: StoredWebhook, result: SettleResult): void {

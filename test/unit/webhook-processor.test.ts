@@ -49,6 +49,25 @@ describe('the webhook processor', () => {
     expect((await store.counts()).inboxPending).toBe(300 - settled);
   });
 
+  it('when an authentic webhook carries a control character in an id, then it is quarantined with the reason, not retried forever', async () => {
+    const metrics = createMetrics();
+    const sample = JSON.parse(sampleText('legacy-PushOperationStatusChanged')) as { Data: { pushOperationKey: string } };
+    sample.Data.pushOperationKey += '\u0000';
+    const clean = buildNewWebhook({ body: Buffer.from(sampleText('legacy-DataSyncCompleted')), receivedAt: Date.now() });
+    await store.append([buildNewWebhook({ body: Buffer.from(JSON.stringify(sample)), receivedAt: Date.now() }), clean]);
+    const processor = createWebhookProcessor({
+      store, metrics, logger: silentLogger, clock: systemClock,
+      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
+      graceMs: 120_000,
+      windowMs: 900_000,
+    });
+
+    expect(await processor.drain()).toBe(2);
+    expect((await store.listQuarantine(10)).map((q) => [q.state, q.detail])).toEqual([['quarantined', 'control_character_in_identifier']]);
+    expect(await store.counts()).toMatchObject({ inboxPending: 0, quarantined: 1, deliveriesPending: 1 });
+  });
+
   it('when only part of a batch settles, then what settled is counted, the rest stays pending, and the pass reports the failure', async () => {
     const metrics = createMetrics();
     const body = Buffer.from(sampleText('legacy-DataSyncCompleted'));
