@@ -16,6 +16,18 @@ import { buildNewWebhook } from '../support/builders.js';
 import { FakeToggle } from '../support/fakes.js';
 import { sampleText } from '../support/samples.js';
 
+/** The real converters and the toggle's default (legacy primary) over `store`. */
+function processorOver(store: CutoverStore, metrics: ReturnType<typeof createMetrics>, options: { batchSize?: number } = {}) {
+  return createWebhookProcessor({
+    store, metrics, logger: silentLogger, clock: systemClock,
+    converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+    primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
+    graceMs: 120_000,
+    windowMs: 900_000,
+    ...options,
+  });
+}
+
 describe('the webhook processor', () => {
   let dir: string;
   let store: CutoverStore;
@@ -33,14 +45,7 @@ describe('the webhook processor', () => {
     const metrics = createMetrics();
     const body = Buffer.from(sampleText('legacy-DataSyncCompleted'));
     await store.append(Array.from({ length: 300 }, () => buildNewWebhook({ body, receivedAt: Date.now() })));
-    const processor = createWebhookProcessor({
-      store, metrics, logger: silentLogger, clock: systemClock,
-      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
-      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
-      graceMs: 120_000,
-      windowMs: 900_000,
-      batchSize: 10,
-    });
+    const processor = processorOver(store, metrics, { batchSize: 10 });
     const draining = processor.drain();
     await processor.stop();
     const settled = await draining;
@@ -55,13 +60,7 @@ describe('the webhook processor', () => {
     sample.Data.pushOperationKey += '\u0000';
     const clean = buildNewWebhook({ body: Buffer.from(sampleText('legacy-DataSyncCompleted')), receivedAt: Date.now() });
     await store.append([buildNewWebhook({ body: Buffer.from(JSON.stringify(sample)), receivedAt: Date.now() }), clean]);
-    const processor = createWebhookProcessor({
-      store, metrics, logger: silentLogger, clock: systemClock,
-      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
-      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
-      graceMs: 120_000,
-      windowMs: 900_000,
-    });
+    const processor = processorOver(store, metrics);
 
     expect(await processor.drain()).toBe(2);
     expect((await store.listQuarantine(10)).map((q) => [q.state, q.detail])).toEqual([['quarantined', 'control_character_in_identifier']]);
@@ -81,13 +80,7 @@ describe('the webhook processor', () => {
         throw new PartlySettled([await store.settle(first.webhook, first.conversion, policy), undefined], new Error('deadlock detected'));
       },
     };
-    const processor = createWebhookProcessor({
-      store: partly, metrics, logger: silentLogger, clock: systemClock,
-      converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
-      primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
-      graceMs: 120_000,
-      windowMs: 900_000,
-    });
+    const processor = processorOver(partly, metrics);
 
     await expect(processor.drain()).rejects.toBeInstanceOf(PartlySettled);
     const decisions = (await metrics.ledgerDecisions.get()).values;
