@@ -28,6 +28,8 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
     });
 }
 
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 /**
  * Identifiers with a control character (e.g. a NUL escaped in the JSON) are quarantined as invalid: PostgreSQL
  * text cannot hold a NUL, so such an event could never be settled there and would be claimed again at every
@@ -35,8 +37,7 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
  */
 function rejectControlCharacters(conversion: Conversion): Conversion {
   if (conversion.kind !== 'converted') return conversion;
-  const control = /[\u0000-\u001f\u007f]/;
-  const bad = conversion.events.some((e) => [e.correlationKey, e.companyId, e.connectionId].some((v) => v != null && control.test(v)));
+  const bad = conversion.events.some((e) => [e.correlationKey, e.companyId, e.connectionId].some((v) => v != null && CONTROL_CHARACTER.test(v)));
   return bad ? { kind: 'invalid', source: conversion.source, reason: 'control_character_in_identifier' } : conversion;
 }
 

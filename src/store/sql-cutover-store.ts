@@ -73,9 +73,13 @@ function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? null;
 }
 
+/** Code-unit order, the one every lock order in this file uses (as `Array.prototype.sort` does by default). */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function compareKeys(a: NewWebhook, b: NewWebhook): number {
-  if (a.channel !== b.channel) return a.channel < b.channel ? -1 : 1;
-  return a.dedupeKey < b.dedupeKey ? -1 : a.dedupeKey > b.dedupeKey ? 1 : 0;
+  return compareText(a.channel, b.channel) || compareText(a.dedupeKey, b.dedupeKey);
 }
 
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
@@ -332,7 +336,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         );
         const rescued: CopyOutcome[] = [];
         // Keys in the order settles take them (sorted), so a rescue and a settle never wait on each other.
-        due.sort((a, b) => (a.correlation_key < b.correlation_key ? -1 : a.correlation_key > b.correlation_key ? 1 : 0));
+        due.sort((a, b) => compareText(a.correlation_key, b.correlation_key));
         for (const { id, correlation_key } of due) {
           // Same lock order as settle (key, then row), and re-read under the lock: a primary copy may have just won.
           await tx.lockKey(correlation_key);
