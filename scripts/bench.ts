@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../test/integration/support/postgres.js';
 import { runAutocannon, runPaced, type LoadResult } from './bench/load.js';
-import { backlog, compileForBench, cpuSecondsOf, readProc, sampleRss, startBaseline, startService, waitDrained, type Child } from './bench/processes.js';
+import { backlog, compileForBench, cpuSecondsOf, machineCpuSeconds, readProc, sampleRss, startBaseline, startService, waitDrained, type Child } from './bench/processes.js';
 import { summariseProfileFile } from './bench/profile-summary.js';
 import { BENCH_SECRET, checkSignerAgainstLibrary, createWebhookStream, type WebhookStream } from './bench/webhooks.js';
 
@@ -148,6 +148,14 @@ interface Round {
   readonly drainServerCpu: number;
   readonly drainPostgresCpu: number;
   readonly peakRssMb: number;
+  /** CPU ms the server processes spent per answered request, the drain after the round included. */
+  readonly serverCpuMsPerRequest: number;
+  /** CPU ms every PostgreSQL process on the machine spent per answered request, drain included. */
+  readonly postgresCpuMsPerRequest: number;
+  /** CPU ms this process (the load generator) spent per answered request. */
+  readonly loaderCpuMsPerRequest: number;
+  /** The whole machine's busy CPU during the round, % of one core (every process, the kernel included). */
+  readonly machineBusy: number;
 }
 
 const report: Record<string, unknown> = {
@@ -162,6 +170,7 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
   const main0 = targets.map((t) => readProc(t.pid)?.mainThreadCpuSeconds ?? NaN);
   const postgres0 = cpuSecondsOf('postgres');
   const loader0 = process.cpuUsage();
+  const machine0 = machineCpuSeconds();
   const started = performance.now();
   const rss = sampleRss(targets.map((t) => t.pid));
   const connections = load.connections ?? CONNECTIONS;
@@ -179,6 +188,7 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
   );
   const seconds = (performance.now() - started) / 1000;
   const loader = process.cpuUsage(loader0);
+  const machine1 = machineCpuSeconds();
   const cpu1 = targets.map((t) => readProc(t.pid)?.cpuSeconds ?? NaN);
   const main1 = targets.map((t) => readProc(t.pid)?.mainThreadCpuSeconds ?? NaN);
   const postgres1 = cpuSecondsOf('postgres');
@@ -189,7 +199,8 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
   const drainWall = (performance.now() - drainStarted) / 1000;
   const cpu2 = targets.map((t) => readProc(t.pid)?.cpuSeconds ?? NaN);
   const drainServerCpu = drain ? (100 * cpu2.reduce((s, c, i) => s + c - (cpu1[i] ?? NaN), 0)) / drainWall : NaN;
-  const drainPostgresCpu = drain ? (100 * (cpuSecondsOf('postgres') - postgres1)) / drainWall : NaN;
+  const postgres2 = cpuSecondsOf('postgres');
+  const drainPostgresCpu = drain ? (100 * (postgres2 - postgres1)) / drainWall : NaN;
   const merged: LoadResult = {
     okPerSecond: results.reduce((sum, r) => sum + r.okPerSecond, 0),
     // Replicas: the worse of the two, so a slow replica is not hidden.
@@ -205,8 +216,13 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
       return all;
     }, {}),
   };
+  const serverCpuSeconds = cpu2.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0);
   return {
     load: merged,
+    serverCpuMsPerRequest: (1000 * serverCpuSeconds) / merged.ok,
+    postgresCpuMsPerRequest: (1000 * (postgres2 - postgres0)) / merged.ok,
+    loaderCpuMsPerRequest: (1000 * (loader.user + loader.system)) / 1e6 / merged.ok,
+    machineBusy: (100 * (machine1.busy - machine0.busy)) / seconds,
     serverCpu: (100 * cpu1.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0)) / seconds,
     // Replicas: the busiest main thread.
     mainThreadCpu: (100 * Math.max(...main1.map((c, i) => c - (main0[i] ?? NaN)))) / seconds,
@@ -283,6 +299,8 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
     }),
   );
 
+  if (expressSide) summary.cpuBudget = cpuBudget(label, sides, rounds, baselineRate);
+
   if (!args['no-rate']) {
     log(`\n${label}: ${RATE} webhooks/s offered for ${RATE_SECONDS} s`);
     const rateRows: string[][] = [];
@@ -302,6 +320,36 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
   return summary;
 }
 
+/**
+ * Whether the cores were the limit, from the same rounds: each side's CPU per request (the service's
+ * including its drain, so the background work it deferred is counted) and the load generator's, which
+ * shares the cores. The ceiling is the rate at which they would keep every core busy; a side's ratio can
+ * only pass its ceiling ratio by costing less per request, not by scheduling its work better.
+ */
+function cpuBudget(label: string, sides: readonly Child[], rounds: ReadonlyMap<Child, Round[]>, expressRate: number): Record<string, unknown> {
+  const cores = cpus().length;
+  const budget: Record<string, unknown> = {};
+  log(`\n${label}: CPU per request (medians; the service's drain included) and what ${cores} cores allow`);
+  const rows = sides.map((side) => {
+    const of = (pick: (r: Round) => number) => median((rounds.get(side) ?? []).map(pick));
+    const server = of((r) => r.serverCpuMsPerRequest);
+    const database = of((r) => r.postgresCpuMsPerRequest);
+    const loader = of((r) => r.loaderCpuMsPerRequest);
+    const perRequest = server + (database >= 0.005 ? database : 0) + loader;
+    const ceiling = (cores * 1000) / perRequest;
+    budget[side.name] = { serverCpuMsPerRequest: server, postgresCpuMsPerRequest: database, loaderCpuMsPerRequest: loader, machineBusyPercent: of((r) => r.machineBusy), ceilingPerSecond: ceiling, ceilingRatioToExpress: ceiling / expressRate };
+    return [side.name, f2(server), database >= 0.005 ? f2(database) : '', f2(loader), f0(of((r) => r.machineBusy)), f0(ceiling), f2(ceiling / expressRate)];
+  });
+  table(['side', 'server CPU ms/req', 'postgres CPU ms/req', 'load generator CPU ms/req', `machine busy % (of ${cores * 100})`, 'ceiling req/s (every core busy)', 'ceiling ÷ Express req/s'], rows);
+  const service = sides[0];
+  const serviceLoader = service ? median((rounds.get(service) ?? []).map((r) => r.loaderCpuMsPerRequest)) : NaN;
+  // 0.8 × Express's rate, with the load generator's share of the cores taken first.
+  const allowed = (cores * 1000) / (0.8 * expressRate) - serviceLoader;
+  log(`0.8× Express (${f0(0.8 * expressRate)}/s) on ${cores} cores leaves at most ${f2(allowed)} ms of CPU per webhook for ${service?.name ?? 'the service'} and its database (${serviceLoader.toFixed(2)} ms go to the load generator).`);
+  budget.allowedServiceCpuMsAt08 = allowed;
+  return budget;
+}
+
 async function measurePaced(side: Child, stream: WebhookStream, drain: boolean): Promise<Round> {
   const before = readProc(side.pid);
   const cpu0 = before?.cpuSeconds ?? NaN;
@@ -315,7 +363,22 @@ async function measurePaced(side: Child, stream: WebhookStream, drain: boolean):
   const cpu1 = after?.cpuSeconds ?? NaN;
   const main1 = after?.mainThreadCpuSeconds ?? NaN;
   const drainSeconds = drain ? await waitDrained([side.url], DRAIN_TIMEOUT_MS) : null;
-  return { load, serverCpu: (100 * (cpu1 - cpu0)) / seconds, mainThreadCpu: (100 * (main1 - main0)) / seconds, loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds, postgresCpu: NaN, drainSeconds, drainServerCpu: NaN, drainPostgresCpu: NaN, peakRssMb: readProc(side.pid)?.rssMb ?? NaN };
+  const cpu2 = readProc(side.pid)?.cpuSeconds ?? NaN;
+  return {
+    load,
+    serverCpu: (100 * (cpu1 - cpu0)) / seconds,
+    mainThreadCpu: (100 * (main1 - main0)) / seconds,
+    loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds,
+    postgresCpu: NaN,
+    drainSeconds,
+    drainServerCpu: NaN,
+    drainPostgresCpu: NaN,
+    peakRssMb: readProc(side.pid)?.rssMb ?? NaN,
+    serverCpuMsPerRequest: (1000 * (cpu2 - cpu0)) / load.ok,
+    postgresCpuMsPerRequest: NaN,
+    loaderCpuMsPerRequest: (1000 * (loader.user + loader.system)) / 1e6 / load.ok,
+    machineBusy: NaN,
+  };
 }
 
 /** Throughput with one replica against two on the same database, same total connections. */

@@ -159,6 +159,24 @@ export function readProc(pid: number): ProcStatus | null {
   }
 }
 
+/**
+ * CPU seconds the whole machine has spent busy so far (every process, the kernel included; /proc/stat),
+ * and its seconds in total (busy + idle, summed over cores). Shows whether the cores were the limit.
+ */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  return parseProcStatCpu(readFileSync('/proc/stat', 'utf8'));
+}
+
+/** The first (all-cores) `cpu` line of /proc/stat, in seconds. */
+export function parseProcStatCpu(procStat: string): { busy: number; total: number } {
+  const fields = (procStat.split('\n')[0] ?? '').trim().split(/\s+/);
+  if (fields[0] !== 'cpu') throw new Error(`not /proc/stat: ${fields[0] ?? '(empty)'}`);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields.slice(1, 9).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: busy / CLOCK_TICKS, total: (busy + idle + iowait) / CLOCK_TICKS };
+}
+
 /** CPU seconds used so far by every process with this command name (e.g. all `postgres` backends). */
 export function cpuSecondsOf(command: string): number {
   let total = 0;
