@@ -29,6 +29,8 @@ const compiled = (entry: string): string => join(BUILD_DIR, entry.replace(/^\.\/
 
 export interface Child {
   readonly name: string;
+  /** Backed by the machine's PostgreSQL: its CPU is part of this side's cost. */
+  readonly usesPostgres?: boolean;
   readonly pid: number;
   readonly url: string;
   readonly port: number;
@@ -106,9 +108,9 @@ export interface ServiceOptions {
 /** Sent to /metrics, in case the service is configured to require it. */
 export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
-export function startService(options: ServiceOptions): Promise<Child> {
+export async function startService(options: ServiceOptions): Promise<Child> {
   const preload = (options.preload ?? []).flatMap((m) => ['--import', pathToFileURL(compiled(m)).href]);
-  return startChild(options.name ?? 'service', [...(options.nodeFlags ?? []), ...preload, compiled(options.entry ?? 'src/main.ts')], {
+  const child = await startChild(options.name ?? 'service', [...(options.nodeFlags ?? []), ...preload, compiled(options.entry ?? 'src/main.ts')], {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATA_DIR: options.dataDir,
@@ -119,6 +121,7 @@ export function startService(options: ServiceOptions): Promise<Child> {
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   });
+  return { ...child, usesPostgres: options.databaseUrl !== undefined };
 }
 
 export function startBaseline(kind: 'express' | 'http'): Promise<Child> {
@@ -177,26 +180,48 @@ export function parseProcStatCpu(procStat: string): { busy: number; total: numbe
   return { busy: busy / CLOCK_TICKS, total: (busy + idle + iowait) / CLOCK_TICKS };
 }
 
+/** Command name and CPU seconds from one `/proc/PID/stat`: its own (`utime`, `stime`) and its ended, reaped children's (`cutime`, `cstime`). */
+export function parseProcessStat(stat: string): { command: string; ownSeconds: number; reapedChildrenSeconds: number } {
+  // The command may hold spaces and parentheses: it ends at the last ')'. Fields from the state (field 3) on follow.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    ownSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+    reapedChildrenSeconds: (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS,
+  };
+}
+
 /**
  * CPU seconds used so far by every process with this command name (e.g. all `postgres` backends), those that
  * have ended included: a backend that exits is reaped by the postmaster, whose `cutime`/`cstime` then hold its
  * CPU. Counting only live processes made the figure fall when connections closed (a drain once read −20 %).
+ * A backend reaped while /proc is being read would be missed (or counted twice); the read is repeated until the
+ * reaped children's total held still across it.
  */
 export function cpuSecondsOf(command: string): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime, stime, and cutime, cstime: the ended children this process has waited for.
-      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
-    } catch {
-      // gone meanwhile
+  const read = () => {
+    let own = 0;
+    let reaped = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = parseProcessStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+        if (stat.command !== command) continue;
+        own += stat.ownSeconds;
+        reaped += stat.reapedChildrenSeconds;
+      } catch {
+        // gone meanwhile
+      }
     }
+    return { own, reaped };
+  };
+  let last = read();
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const again = read();
+    if (again.reaped === last.reaped) return again.own + again.reaped;
+    last = again;
   }
-  return total;
+  return last.own + last.reaped;
 }
 
 /** Samples RSS of some processes while work runs; `stop()` returns the highest RSS seen per pid. */
