@@ -219,16 +219,17 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
       return all;
     }, {}),
   };
-  const serverCpuSeconds = cpu2.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0);
+  const sinceStart = (cpu: readonly number[]) => cpu.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0);
+  const roundCpuSeconds = sinceStart(cpu1);
   return {
     load: merged,
-    roundCpuMsPerRequest: (1000 * cpu1.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0)) / merged.ok,
-    serverCpuMsPerRequest: (1000 * serverCpuSeconds) / merged.ok,
+    roundCpuMsPerRequest: (1000 * roundCpuSeconds) / merged.ok,
+    serverCpuMsPerRequest: (1000 * sinceStart(cpu2)) / merged.ok,
     postgresRoundCpuMsPerRequest: (1000 * (postgres1 - postgres0)) / merged.ok,
     postgresCpuMsPerRequest: (1000 * (postgres2 - postgres0)) / merged.ok,
     loaderCpuMsPerRequest: (1000 * (loader.user + loader.system)) / 1e6 / merged.ok,
     machineBusy: (100 * (machine1.busy - machine0.busy)) / seconds,
-    serverCpu: (100 * cpu1.reduce((s, c, i) => s + c - (cpu0[i] ?? NaN), 0)) / seconds,
+    serverCpu: (100 * roundCpuSeconds) / seconds,
     // Replicas: the busiest main thread.
     mainThreadCpu: (100 * Math.max(...main1.map((c, i) => c - (main0[i] ?? NaN)))) / seconds,
     loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds,

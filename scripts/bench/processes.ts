@@ -145,17 +145,12 @@ export function readProc(pid: number): ProcStatus | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    const ticks = (statFile: string) => {
-      const stat = readFileSync(statFile, 'utf8');
-      // Fields after the command name (which may contain spaces) start at field 3.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    };
+    const cpu = (statFile: string) => parseProcessStat(readFileSync(statFile, 'utf8')).ownSeconds;
     return {
       rssMb: kb('VmRSS') / 1024,
       peakRssMb: kb('VmHWM') / 1024,
-      cpuSeconds: ticks(`/proc/${pid}/stat`) / CLOCK_TICKS,
-      mainThreadCpuSeconds: ticks(`/proc/${pid}/task/${pid}/stat`) / CLOCK_TICKS,
+      cpuSeconds: cpu(`/proc/${pid}/stat`),
+      mainThreadCpuSeconds: cpu(`/proc/${pid}/task/${pid}/stat`),
     };
   } catch {
     return null;

@@ -18,12 +18,11 @@ import { Registry } from 'prom-client';
 import { createDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createJsonLinesSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
-import type { Logger } from '../../src/domain/ports.js';
 import { systemClock } from '../../src/domain/ports.js';
-import { eventsFormat } from '../../src/events/events-format.js';
 import { AUDIT_HEADERS } from '../../src/ingest/webhook-receiver.js';
-import { createWebhookProcessor, type Converter } from '../../src/ingest/webhook-processor.js';
-import { legacyFormat } from '../../src/legacy/legacy-format.js';
+import { convertersByChannel } from '../../src/ingest/pipeline.js';
+import { createWebhookProcessor } from '../../src/ingest/webhook-processor.js';
+import { silentLogger } from '../../src/observability/json-logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import type { NewWebhook } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -32,8 +31,6 @@ import { createWebhookStream } from './webhooks.js';
 
 /** Webhooks per append transaction: what the service's group commit averaged under saturating load. */
 const APPEND_BATCH = 13;
-
-const silent: Logger = { info() {}, warn() {}, error() {} };
 
 interface IoCounters {
   /** Bytes this process has written (any file: the WAL, checkpoints into the database, the downstream file). */
@@ -53,16 +50,16 @@ async function main(): Promise<void> {
   const store = createSqlCutoverStore(createSqliteDriver(join(dir, 'cutover.sqlite')));
   await store.migrate();
   const metrics = createMetrics(new Registry(), { processMetrics: false });
-  const converters = Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
+  const converters = convertersByChannel();
   // The toggle as the bench's service has it (flags/unleash-export.json: off), so the same copies are
   // delivered and held as there: legacy primary for everyone.
   const processor = createWebhookProcessor({
-    store, converters, metrics, logger: silent, clock: systemClock,
+    store, converters, metrics, logger: silentLogger, clock: systemClock,
     primaryChannels: (companyIds) => companyIds.map(() => 'legacy'),
     graceMs: 15_000,
     windowMs: 3_600_000,
   });
-  const delivery = createDeliveryWorker({ store, sink: createJsonLinesSink(join(dir, 'downstream.jsonl')), metrics, logger: silent, clock: systemClock, maxAttempts: 5 });
+  const delivery = createDeliveryWorker({ store, sink: createJsonLinesSink(join(dir, 'downstream.jsonl')), metrics, logger: silentLogger, clock: systemClock, maxAttempts: 5 });
 
   const stream = createWebhookStream();
   const webhooks: NewWebhook[] = Array.from({ length: total }, () => {

@@ -31,6 +31,11 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
+/** Each wire format's converter, by the channel it arrives on. */
+export function convertersByChannel(): Record<Channel, Converter> {
+  return Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
+}
+
 export function createPipeline(deps: {
   store: CutoverStore;
   spec: PipelineSpec;
@@ -40,7 +45,7 @@ export function createPipeline(deps: {
   clock: Clock;
 }): Pipeline {
   const { store, spec, metrics, logger, clock } = deps;
-  const converters = Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
+  const converters = convertersByChannel();
   const processor = createWebhookProcessor({
     store, converters, metrics, logger, clock,
     primaryChannels: deps.primaryChannels,

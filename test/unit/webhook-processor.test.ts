@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/domain/ports.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import type { Channel } from '../../src/domain/domain-event.js';
-import { eventsFormat } from '../../src/events/events-format.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type Converter } from '../../src/ingest/webhook-processor.js';
-import { legacyFormat } from '../../src/legacy/legacy-format.js';
+import { convertersByChannel } from '../../src/ingest/pipeline.js';
+import { createWebhookProcessor, primaryChannelsFromToggle } from '../../src/ingest/webhook-processor.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { PartlySettled, type CutoverStore } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -20,7 +18,7 @@ import { sampleText } from '../support/samples.js';
 function processorOver(store: CutoverStore, metrics: ReturnType<typeof createMetrics>, options: { batchSize?: number } = {}) {
   return createWebhookProcessor({
     store, metrics, logger: silentLogger, clock: systemClock,
-    converters: Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+    converters: convertersByChannel(),
     primaryChannels: primaryChannelsFromToggle(new FakeToggle(), metrics),
     graceMs: 120_000,
     windowMs: 900_000,
