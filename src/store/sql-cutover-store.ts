@@ -247,6 +247,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   return {
     async migrate() {
       await driver.transaction(async (tx) => {
+        // Replicas that start together take turns: concurrent CREATE … IF NOT EXISTS of one table both pass the
+        // check, and the second fails on PostgreSQL's catalogue, crashing that replica at start.
+        await tx.lockKey('codat-cutover: schema migration');
         for (const statement of schemaStatements(driver.dialect)) await tx.execute(statement);
       });
     },

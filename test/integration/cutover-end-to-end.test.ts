@@ -84,9 +84,8 @@ describe('cutover end to end (real Unleash, PostgreSQL, two replicas)', () => {
       CUTOVER_GRACE_SECONDS: String(GRACE_SECONDS),
       CORRELATION_WINDOW_SECONDS: '600',
     };
-    // Sequential: the first replica creates the schema.
-    replicas = [await startServiceProcess({ ...env, UNLEASH_APP_NAME: 'cutover-a' })];
-    replicas.push(await startServiceProcess({ ...env, UNLEASH_APP_NAME: 'cutover-b' }));
+    // Together, as a deployment starts them: they take turns creating the schema.
+    replicas = await Promise.all(['cutover-a', 'cutover-b'].map((name) => startServiceProcess({ ...env, UNLEASH_APP_NAME: name })));
   });
 
   afterAll(async () => {

@@ -155,3 +155,22 @@ describe('PostgreSQL: replicas sharing one database', () => {
     }
   });
 });
+
+describe('PostgreSQL: the schema', () => {
+  it('when several replicas start at once on an empty database, then every one of them migrates (none fails on the other\'s tables)', async () => {
+    // Replicas of a new deployment start together. Two concurrent CREATE TABLE IF NOT EXISTS of the same table
+    // both pass the "not exists" check, and the second fails on PostgreSQL's catalogue (pg_type's unique index):
+    // the replica would crash at start.
+    const empty = await createTestDatabase('cutover_schema');
+    const replicas = Array.from({ length: 4 }, () => createSqlCutoverStore(createPostgresDriver(empty.url, 2)));
+    try {
+      const outcomes = await Promise.allSettled(replicas.map((replica) => replica.migrate()));
+
+      expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []))).toEqual([]);
+      for (const replica of replicas) expect((await replica.counts()).inboxPending).toBe(0);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+      await empty.drop();
+    }
+  });
+});
