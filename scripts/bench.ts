@@ -311,16 +311,18 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
     log(`\n${label}: ${RATE} webhooks/s offered for ${RATE_SECONDS} s`);
     const rateRows: string[][] = [];
     const rated: Record<string, unknown> = {};
+    // CPU per webhook, not only %: at a fixed rate it shows what batching saves (docs/performance.md, "Light load").
+    const cpuPerWebhook = (r: Round) => [f2(r.serverCpuMsPerRequest), f2((10 * r.mainThreadCpu) / r.load.okPerSecond)];
     for (const side of [service, ...(expressSide ? [expressSide] : [])]) {
       const bursty = await measure([side], stream, { duration: RATE_SECONDS, overallRate: RATE }, side === service);
       rated[side.name] = { autocannonOverallRate: { ...bursty.load, drainSeconds: bursty.drainSeconds, serverCpu: bursty.serverCpu } };
       const drained = (r: Round) => (r.drainSeconds === null ? '' : f1(r.drainSeconds));
-      rateRows.push([side.name, 'autocannon overallRate', f0(bursty.load.okPerSecond), f1(bursty.load.p50Ms), f1(bursty.load.p99Ms), f1(bursty.load.maxMs), f0(bursty.serverCpu), drained(bursty)]);
+      rateRows.push([side.name, 'autocannon overallRate', f0(bursty.load.okPerSecond), f1(bursty.load.p50Ms), f1(bursty.load.p99Ms), f1(bursty.load.maxMs), f0(bursty.serverCpu), ...cpuPerWebhook(bursty), drained(bursty)]);
       const steady = await measurePaced(side, stream, side === service);
       (rated[side.name] as Record<string, unknown>).paced = { ...steady.load, drainSeconds: steady.drainSeconds, serverCpu: steady.serverCpu };
-      rateRows.push([side.name, 'steady (open loop)', f0(steady.load.okPerSecond), f1(steady.load.p50Ms), f1(steady.load.p99Ms), f1(steady.load.maxMs), f0(steady.serverCpu), drained(steady)]);
+      rateRows.push([side.name, 'steady (open loop)', f0(steady.load.okPerSecond), f1(steady.load.p50Ms), f1(steady.load.p99Ms), f1(steady.load.maxMs), f0(steady.serverCpu), ...cpuPerWebhook(steady), drained(steady)]);
     }
-    table(['side', 'arrivals', 'answered/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU %', 'drain s after'], rateRows);
+    table(['side', 'arrivals', 'answered/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU %', 'CPU ms/webhook, drain included', 'main thread ms/webhook', 'drain s after'], rateRows);
     summary.fixedRate = rated;
   }
   return summary;
