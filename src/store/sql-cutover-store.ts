@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { carriageOf, type Channel, type Conversion, type DomainEvent, type DomainEventType, type WebhookSource } from '../domain/domain-event.js';
 import type { TypeStats } from '../domain/readiness.js';
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
@@ -20,6 +21,14 @@ import {
 } from './cutover-store.js';
 import { schemaStatements } from './schema.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
+
+/** Serialises schema migrations across replicas (the advisory lock space correlation keys use; a clash would only queue). */
+const SCHEMA_LOCK_KEY = 'codat-cutover: schema migration';
+
+/** Names the schema by its statements: any change to them (a new index, a dropped one) is a new version. */
+function schemaVersion(statements: readonly string[]): string {
+  return createHash('sha256').update(statements.join(';\n')).digest('hex').slice(0, 16);
+}
 
 interface OccurrenceRow extends Record<string, unknown> {
   id: string;
@@ -246,11 +255,23 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
   return {
     async migrate() {
+      const statements = schemaStatements(driver.dialect);
+      const version = schemaVersion(statements);
       await driver.transaction(async (tx) => {
         // Replicas that start together take turns: concurrent CREATE … IF NOT EXISTS of one table both pass the
         // check, and the second fails on PostgreSQL's catalogue, crashing that replica at start.
-        await tx.lockKey('codat-cutover: schema migration');
-        for (const statement of schemaStatements(driver.dialect)) await tx.execute(statement);
+        await tx.lockKey(SCHEMA_LOCK_KEY);
+        // A schema that is already current is left alone. PostgreSQL's CREATE INDEX IF NOT EXISTS locks its table
+        // (SHARE) before it finds the index there, so a replica (re)starting beside running ones would stall their
+        // appends and could deadlock with their settles (which lock occurrences, then inbox).
+        await tx.execute(`CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)`);
+        const [current] = await tx.query<{ version: string }>(`SELECT version FROM schema_version WHERE id = 1`);
+        if (current?.version === version) return;
+        for (const statement of statements) await tx.execute(statement);
+        await tx.execute(
+          `INSERT INTO schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
+          [version],
+        );
       });
     },
 

@@ -10,8 +10,9 @@ export interface SqlExecutor {
   /** Rows changed by an INSERT/UPDATE/DELETE. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
   /**
-   * Serialises work on one correlation key across processes for the rest of the transaction
-   * (PostgreSQL advisory lock). SQLite transactions are already serial: a no-op there.
+   * Serialises work on one key across processes for the rest of the transaction (PostgreSQL advisory
+   * lock): a correlation key while its occurrence is settled, or the schema migration. SQLite
+   * transactions are already serial: a no-op there.
    */
   lockKey(key: string): Promise<void>;
 }

@@ -84,8 +84,11 @@ describe('cutover end to end (real Unleash, PostgreSQL, two replicas)', () => {
       CUTOVER_GRACE_SECONDS: String(GRACE_SECONDS),
       CORRELATION_WINDOW_SECONDS: '600',
     };
-    // Together, as a deployment starts them: they take turns creating the schema.
-    replicas = await Promise.all(['cutover-a', 'cutover-b'].map((name) => startServiceProcess({ ...env, UNLEASH_APP_NAME: name })));
+    // Together, as a deployment starts them: they take turns creating the schema. Both are kept even if one fails
+    // to start, so that afterAll ends the other.
+    const started = await Promise.allSettled(['cutover-a', 'cutover-b'].map((name) => startServiceProcess({ ...env, UNLEASH_APP_NAME: name })));
+    replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
   });
 
   afterAll(async () => {

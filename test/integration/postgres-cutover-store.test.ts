@@ -2,6 +2,7 @@
  * The CutoverStore contract on a real PostgreSQL (a database of its own for this file, emptied
  * before each test), plus what only PostgreSQL has: several replicas settling concurrently.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -162,15 +163,43 @@ describe('PostgreSQL: the schema', () => {
     // both pass the "not exists" check, and the second fails on PostgreSQL's catalogue (pg_type's unique index):
     // the replica would crash at start.
     const empty = await createTestDatabase('cutover_schema');
-    const replicas = Array.from({ length: 4 }, () => createSqlCutoverStore(createPostgresDriver(empty.url, 2)));
+    const drivers = Array.from({ length: 4 }, () => createPostgresDriver(empty.url, 2));
+    const replicas = drivers.map((driver) => createSqlCutoverStore(driver));
     try {
+      // Connected first, so that the four migrations start together rather than as each pool connects.
+      await Promise.all(drivers.map((driver) => driver.transaction(async (tx) => tx.query('SELECT 1'))));
       const outcomes = await Promise.allSettled(replicas.map((replica) => replica.migrate()));
 
       expect(outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []))).toEqual([]);
       for (const replica of replicas) expect((await replica.counts()).inboxPending).toBe(0);
     } finally {
-      await Promise.all(replicas.map((replica) => replica.close()));
+      await Promise.allSettled(replicas.map((replica) => replica.close()));
       await empty.drop();
+    }
+  });
+
+  it('when a replica restarts while another is in the middle of a settle, then its migration does not wait for that transaction', async () => {
+    // CREATE INDEX IF NOT EXISTS locks its table before it finds the index: run on a current schema, it would
+    // wait for every transaction writing the table (and stall the appends queued behind it).
+    const running = await freshStore();
+    const settling = new pg.Client({ connectionString: database?.url });
+    await settling.connect();
+    const restarted = openReplica().store;
+    try {
+      await settling.query('BEGIN');
+      await settling.query(`INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at) VALUES ('in-flight', 'dataset.synced', 'k|1', 'strong', 0)`);
+
+      const outcome = await Promise.race([
+        restarted.migrate().then(() => 'migrated'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+      ]);
+
+      expect(outcome).toBe('migrated');
+    } finally {
+      await settling.query('ROLLBACK');
+      await settling.end();
+      await restarted.close();
+      await running.cleanup();
     }
   });
 });
