@@ -22,6 +22,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../test/integration/support/postgres.js';
+import { f0, f1, f2, median } from './bench/figures.js';
 import { runAutocannon, runPaced, type LoadResult } from './bench/load.js';
 import { backlog, compileForBench, cpuSecondsOf, machineCpuSeconds, readProc, sampleRss, startBaseline, startService, waitDrained, type Child } from './bench/processes.js';
 import { summariseProfileFile } from './bench/profile-summary.js';
@@ -114,15 +115,6 @@ function log(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '—');
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -138,6 +130,8 @@ interface Round {
   readonly serverCpu: number;
   /** CPU of its main (HTTP) thread alone, % of one core: near 100 % it is the limit. */
   readonly mainThreadCpu: number;
+  /** CPU ms of the main thread(s) per answered request during the round (accepting). */
+  readonly mainThreadCpuMsPerRequest: number;
   /** CPU of this (load-generating) process during the round, % of one core. */
   readonly loaderCpu: number;
   /** CPU of all PostgreSQL processes on the machine during the round, % of one core. */
@@ -232,6 +226,7 @@ async function measure(targets: readonly Child[], stream: WebhookStream, load: {
     serverCpu: (100 * roundCpuSeconds) / seconds,
     // Replicas: the busiest main thread.
     mainThreadCpu: (100 * Math.max(...main1.map((c, i) => c - (main0[i] ?? NaN)))) / seconds,
+    mainThreadCpuMsPerRequest: (1000 * main1.reduce((s, c, i) => s + c - (main0[i] ?? NaN), 0)) / merged.ok,
     loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds,
     postgresCpu,
     drainSeconds,
@@ -312,17 +307,18 @@ async function comparePhase(label: string, service: Child, extras: readonly Chil
     const rateRows: string[][] = [];
     const rated: Record<string, unknown> = {};
     // CPU per webhook, not only %: at a fixed rate it shows what batching saves (docs/performance.md, "Light load").
-    const cpuPerWebhook = (r: Round) => [f2(r.serverCpuMsPerRequest), f2((10 * r.mainThreadCpu) / r.load.okPerSecond)];
+    const cpuPerWebhook = (r: Round) => [f2(r.serverCpuMsPerRequest), f2(r.mainThreadCpuMsPerRequest)];
+    const figures = (r: Round) => ({ ...r.load, drainSeconds: r.drainSeconds, serverCpu: r.serverCpu, cpuMsPerWebhook: r.serverCpuMsPerRequest, mainThreadCpuMsPerWebhook: r.mainThreadCpuMsPerRequest });
     for (const side of [service, ...(expressSide ? [expressSide] : [])]) {
       const bursty = await measure([side], stream, { duration: RATE_SECONDS, overallRate: RATE }, side === service);
-      rated[side.name] = { autocannonOverallRate: { ...bursty.load, drainSeconds: bursty.drainSeconds, serverCpu: bursty.serverCpu } };
+      rated[side.name] = { autocannonOverallRate: figures(bursty) };
       const drained = (r: Round) => (r.drainSeconds === null ? '' : f1(r.drainSeconds));
       rateRows.push([side.name, 'autocannon overallRate', f0(bursty.load.okPerSecond), f1(bursty.load.p50Ms), f1(bursty.load.p99Ms), f1(bursty.load.maxMs), f0(bursty.serverCpu), ...cpuPerWebhook(bursty), drained(bursty)]);
       const steady = await measurePaced(side, stream, side === service);
-      (rated[side.name] as Record<string, unknown>).paced = { ...steady.load, drainSeconds: steady.drainSeconds, serverCpu: steady.serverCpu };
+      (rated[side.name] as Record<string, unknown>).paced = figures(steady);
       rateRows.push([side.name, 'steady (open loop)', f0(steady.load.okPerSecond), f1(steady.load.p50Ms), f1(steady.load.p99Ms), f1(steady.load.maxMs), f0(steady.serverCpu), ...cpuPerWebhook(steady), drained(steady)]);
     }
-    table(['side', 'arrivals', 'answered/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU %', 'CPU ms/webhook, drain included', 'main thread ms/webhook', 'drain s after'], rateRows);
+    table(['side', 'arrivals', 'answered/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU %', 'CPU ms/webhook, drain included', 'main thread ms/webhook, accepting', 'drain s after'], rateRows);
     summary.fixedRate = rated;
   }
   return summary;
@@ -385,6 +381,7 @@ async function measurePaced(side: Child, stream: WebhookStream, drain: boolean):
     load,
     serverCpu: (100 * (cpu1 - cpu0)) / seconds,
     mainThreadCpu: (100 * (main1 - main0)) / seconds,
+    mainThreadCpuMsPerRequest: (1000 * (main1 - main0)) / load.ok,
     loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / seconds,
     postgresCpu: NaN,
     drainSeconds,

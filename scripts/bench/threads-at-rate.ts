@@ -7,17 +7,18 @@
  *
  *   npx tsx scripts/bench/threads-at-rate.ts [--rate 1000] [--seconds 15] [--pairs 3] [--ingest-only]
  *
- * Threads: the main thread answers HTTP; the background thread is taken to be the busiest other thread
- * (it owns SQLite; the rest — V8's GC and compiler helpers, libuv's pool — each use a fraction of it);
- * "helpers" is everything else. CPU is read from /proc/PID/task/TID/stat before and after each run and
- * after the drain that follows it, so deferred background work is counted.
+ * Threads: the main thread answers HTTP; the background thread is the one that was busiest besides it
+ * during the warm-up (it owns SQLite; V8's GC and compiler helpers and libuv's pool each use a fraction of
+ * it); "helpers" is the rest of the process, threads that ended included. CPU is read from /proc before
+ * each run and after the drain that follows it, so deferred background work is counted.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAutocannon, runPaced, type LoadResult } from './load.js';
-import { compileForBench, parseProcessStat, startService, waitDrained } from './processes.js';
+import { f0, f1, f3, median } from './figures.js';
+import { compileForBench, parseProcessStat, readProc, startService, waitDrained } from './processes.js';
 import { BENCH_SECRET, createWebhookStream, type WebhookStream } from './webhooks.js';
 
 const { values: args } = parseArgs({
@@ -47,24 +48,37 @@ function threadCpu(pid: number): Map<string, number> {
   return seconds;
 }
 
+interface Reading {
+  readonly threads: Map<string, number>;
+  /** The whole process, threads that have ended included. */
+  readonly processSeconds: number;
+}
+
+function read(pid: number): Reading {
+  return { threads: threadCpu(pid), processSeconds: readProc(pid)?.cpuSeconds ?? NaN };
+}
+
 interface Split {
   readonly main: number;
   readonly background: number;
   readonly helpers: number;
 }
 
-/** ms per webhook of the main thread, the busiest other thread and the rest, between two readings. */
-function split(pid: number, before: Map<string, number>, after: Map<string, number>, webhooks: number): Split {
-  const used = [...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const);
-  const main = used.find(([tid]) => tid === String(pid))?.[1] ?? NaN;
-  const others = used.filter(([tid]) => tid !== String(pid)).map(([, s]) => s).sort((a, b) => b - a);
-  const background = others[0] ?? 0;
-  const helpers = others.slice(1).reduce((sum, s) => sum + s, 0);
-  const ms = (s: number) => (1000 * s) / webhooks;
-  return { main: ms(main), background: ms(background), helpers: ms(helpers) };
+const used = (tid: string, before: Reading, after: Reading) => (after.threads.get(tid) ?? NaN) - (before.threads.get(tid) ?? 0);
+
+/** The busiest thread besides the main one between two readings. */
+function busiestOther(pid: number, before: Reading, after: Reading): string {
+  const others = [...after.threads.keys()].filter((tid) => tid !== String(pid));
+  return others.sort((a, b) => used(b, before, after) - used(a, before, after))[0] ?? '';
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** ms per webhook of the main thread, the background thread and the rest of the process, between two readings. */
+function split(pid: number, backgroundTid: string, before: Reading, after: Reading, webhooks: number): Split {
+  const ms = (seconds: number) => (1000 * seconds) / webhooks;
+  const main = used(String(pid), before, after);
+  const background = used(backgroundTid, before, after);
+  return { main: ms(main), background: ms(background), helpers: ms(after.processSeconds - before.processSeconds - main - background) };
+}
 
 async function main(): Promise<void> {
   compileForBench();
@@ -77,38 +91,41 @@ async function main(): Promise<void> {
   const stream = createWebhookStream();
   const runs: Record<'steady' | 'bursts', { load: LoadResult; split: Split }[]> = { steady: [], bursts: [] };
   const drain = async () => {
-    if (!args['ingest-only']) await waitDrained([service.url], DRAIN_TIMEOUT_MS);
+    if (args['ingest-only']) return;
+    if ((await waitDrained([service.url], DRAIN_TIMEOUT_MS)) === null) process.stderr.write('warning: the backlog did not drain in time; the figures leave out what was left\n');
   };
-  const once = async (arrivals: 'steady' | 'bursts', warmup = false) => {
-    const seconds = warmup ? 3 : SECONDS;
-    const before = threadCpu(service.pid);
+  const run = async (arrivals: 'steady' | 'bursts', seconds: number) => {
+    const before = read(service.pid);
     const load =
       arrivals === 'steady'
         ? await runPaced({ url: service.url, stream, rate: RATE, seconds })
         : await runAutocannon({ url: service.url, stream, connections: 50, duration: seconds, overallRate: RATE });
     await drain();
-    if (!warmup) runs[arrivals].push({ load, split: split(service.pid, before, threadCpu(service.pid), load.ok) });
+    return { load, before, after: read(service.pid) };
   };
   try {
-    await once('bursts', true);
+    const warmup = await run('bursts', 3);
+    const backgroundTid = busiestOther(service.pid, warmup.before, warmup.after);
     for (let pair = 0; pair < PAIRS; pair += 1) {
       // Alternate which goes first, so a drift of the machine does not favour one.
-      for (const arrivals of pair % 2 === 0 ? (['steady', 'bursts'] as const) : (['bursts', 'steady'] as const)) await once(arrivals);
+      for (const arrivals of pair % 2 === 0 ? (['steady', 'bursts'] as const) : (['bursts', 'steady'] as const)) {
+        const { load, before, after } = await run(arrivals, SECONDS);
+        runs[arrivals].push({ load, split: split(service.pid, backgroundTid, before, after, load.ok) });
+      }
     }
   } finally {
     await service.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const f = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
   process.stdout.write(`${args['ingest-only'] ? 'ingest-only' : 'service'} at ${RATE} webhooks/s offered, ${PAIRS} × ${SECONDS} s per arrival kind; CPU ms per webhook, drain included (median, then each run)\n`);
   process.stdout.write('| arrivals | answered/s | p50 ms | p99 ms | main thread | background thread | helpers | total |\n|:--|--:|--:|--:|--:|--:|--:|--:|\n');
   for (const arrivals of ['steady', 'bursts'] as const) {
     const rs = runs[arrivals];
-    const col = (pick: (s: Split) => number) => `${f(median(rs.map((r) => pick(r.split))))} (${rs.map((r) => f(pick(r.split))).join(', ')})`;
+    const col = (pick: (s: Split) => number) => `${f3(median(rs.map((r) => pick(r.split))))} (${rs.map((r) => f3(pick(r.split))).join(', ')})`;
     const total = (s: Split) => s.main + s.background + s.helpers;
     process.stdout.write(
-      `| ${arrivals} | ${f(median(rs.map((r) => r.load.okPerSecond)), 0)} | ${f(median(rs.map((r) => r.load.p50Ms)), 1)} | ${f(median(rs.map((r) => r.load.p99Ms)), 1)} | ${col((s) => s.main)} | ${col((s) => s.background)} | ${col((s) => s.helpers)} | ${col(total)} |\n`,
+      `| ${arrivals} | ${f0(median(rs.map((r) => r.load.okPerSecond)))} | ${f1(median(rs.map((r) => r.load.p50Ms)))} | ${f1(median(rs.map((r) => r.load.p99Ms)))} | ${col((s) => s.main)} | ${col((s) => s.background)} | ${col((s) => s.helpers)} | ${col(total)} |\n`,
     );
   }
 }
