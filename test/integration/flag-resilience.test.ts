@@ -261,7 +261,9 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
   });
 
   async function rolloutOfAQuarter(): Promise<void> {
-    const deadline = Date.now() + 15_000;
+    // Room for a second round of probes: the first may go out before the service sees the rollout (nothing here
+    // waits for it), and a round that has a probe straddling the flip lasts the grace period and more.
+    const deadline = Date.now() + 2 * (GRACE_SECONDS * 1000 + 10_000);
     for (let seenOn = false; !seenOn;) {
       if (Date.now() > deadline) throw new Error('the service never delivered from the new channel under the 25% rollout');
       const probes = Array.from({ length: 20 }, () => twoSided());
