@@ -189,10 +189,11 @@ describe('PostgreSQL: the schema', () => {
       await settling.query('BEGIN');
       await settling.query(`INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at) VALUES ('in-flight', 'dataset.synced', 'k|1', 'strong', 0)`);
 
+      let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         restarted.migrate().then(() => 'migrated'),
-        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
-      ]);
+        new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000))),
+      ]).finally(() => clearTimeout(timer));
 
       expect(outcome).toBe('migrated');
     } finally {
