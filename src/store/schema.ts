@@ -77,3 +77,22 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
     `DROP INDEX IF EXISTS deliveries_state`,
   ];
 }
+
+/** The tables and indexes the statements create, and the indexes they drop, by name. */
+export function schemaObjects(statements: readonly string[]): { readonly created: string[]; readonly dropped: string[] } {
+  const names = (pattern: RegExp) => statements.flatMap((s) => pattern.exec(s)?.[1] ?? []);
+  return {
+    created: names(/^CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)/),
+    dropped: names(/^DROP INDEX IF EXISTS (\w+)/),
+  };
+}
+
+/**
+ * Which of `names` (JSON array, parameter $1) exist as tables or indexes: a catalogue read that locks no
+ * table (PostgreSQL's `to_regclass`, SQLite's `sqlite_master`).
+ */
+export function existingObjectsQuery(dialect: 'sqlite' | 'postgres'): string {
+  return dialect === 'postgres'
+    ? `SELECT name FROM json_array_elements_text($1::json) AS name WHERE to_regclass(name) IS NOT NULL`
+    : `SELECT name FROM sqlite_master WHERE name IN (SELECT value FROM json_each($1))`;
+}

@@ -19,7 +19,7 @@ import {
   type StoreCounts,
   type StoredWebhook,
 } from './cutover-store.js';
-import { schemaStatements } from './schema.js';
+import { existingObjectsQuery, schemaObjects, schemaStatements } from './schema.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
 /** Serialises schema migrations across replicas (the advisory lock space correlation keys use; a clash would only queue). */
@@ -251,12 +251,26 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     return { state: 'processed', detail: null, copies };
   }
 
+  /**
+   * The recorded version is these statements', and the catalogue agrees: everything they create is there and
+   * nothing they drop is (an older release started in between may have re-created an index this one drops).
+   */
+  async function isCurrent(tx: SqlExecutor, statements: readonly string[]): Promise<boolean> {
+    await tx.execute(`CREATE TABLE IF NOT EXISTS cutover_schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)`);
+    const [recorded] = await tx.query<{ version: string }>(`SELECT version FROM cutover_schema_version WHERE id = 1`);
+    if (recorded?.version !== schemaVersion(statements)) return false;
+    const { created, dropped } = schemaObjects(statements);
+    const existing = new Set(
+      (await tx.query<{ name: string }>(existingObjectsQuery(driver.dialect), [JSON.stringify([...created, ...dropped])])).map((r) => r.name),
+    );
+    return created.every((name) => existing.has(name)) && !dropped.some((name) => existing.has(name));
+  }
+
   const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
 
   return {
     async migrate() {
       const statements = schemaStatements(driver.dialect);
-      const version = schemaVersion(statements);
       await driver.transaction(async (tx) => {
         // Replicas that start together take turns: concurrent CREATE … IF NOT EXISTS of one table both pass the
         // check, and the second fails on PostgreSQL's catalogue, crashing that replica at start.
@@ -264,13 +278,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         // A schema that is already current is left alone. PostgreSQL's CREATE INDEX IF NOT EXISTS locks its table
         // (SHARE) before it finds the index there, so a replica (re)starting beside running ones would stall their
         // appends and could deadlock with their settles (which lock occurrences, then inbox).
-        await tx.execute(`CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)`);
-        const [current] = await tx.query<{ version: string }>(`SELECT version FROM schema_version WHERE id = 1`);
-        if (current?.version === version) return;
+        if (await isCurrent(tx, statements)) return;
         for (const statement of statements) await tx.execute(statement);
         await tx.execute(
-          `INSERT INTO schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
-          [version],
+          `INSERT INTO cutover_schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
+          [schemaVersion(statements)],
         );
       });
     },

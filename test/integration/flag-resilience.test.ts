@@ -251,6 +251,8 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
     await unleash.admin.setRollout(FLAG, 25);
     await unleash.admin.enable(FLAG);
     try {
+      // The server hands it out, and the service (polling every second) has it: no probe straddles the flip.
+      await settle({ enabled: true, rollout: '25' });
       await rolloutOfAQuarter();
     } finally {
       // Restored even when an assertion fails: the later tests expect the flag at 100%.
@@ -261,8 +263,7 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
   });
 
   async function rolloutOfAQuarter(): Promise<void> {
-    // Room for a second round of probes: the first may go out before the service sees the rollout (nothing here
-    // waits for it), and a round that has a probe straddling the flip lasts the grace period and more.
+    // Room for a second round of probes: a round with a probe straddling a flip lasts the grace period and more.
     const deadline = Date.now() + 2 * (GRACE_SECONDS * 1000 + 10_000);
     for (let seenOn = false; !seenOn;) {
       if (Date.now() > deadline) throw new Error('the service never delivered from the new channel under the 25% rollout');

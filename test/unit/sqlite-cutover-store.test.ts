@@ -28,15 +28,6 @@ describe('SQLite: the schema version', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** The indexes the database has, read with a connection of its own. */
-  function indexNames(path: string): string[] {
-    const db = new Database(path, { readonly: true });
-    try {
-      return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    } finally {
-      db.close();
-    }
-  }
 
   function alter(path: string, sql: string): void {
     const db = new Database(path);
@@ -47,7 +38,19 @@ describe('SQLite: the schema version', () => {
     }
   }
 
-  it('when the recorded version is current, then migrate runs none of the statements; when it is not, then it runs them all', async () => {
+  /** Rows read with a connection of its own. */
+  function read<T>(path: string, sql: string): T[] {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  }
+  const indexNames = (path: string) =>
+    read<{ name: string }>(path, `SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`).map((r) => r.name);
+
+  it('when an index this release drops exists, one it creates is missing, or another version is recorded, then migrate runs the statements again', async () => {
     const path = join(dir, 'cutover.db');
     const migrate = async () => {
       const store = createSqlCutoverStore(createSqliteDriver(path));
@@ -58,13 +61,22 @@ describe('SQLite: the schema version', () => {
     const complete = indexNames(path);
     expect(complete).toContain('inbox_pending');
 
-    alter(path, 'DROP INDEX inbox_pending');
-    await migrate();
-    expect(indexNames(path)).not.toContain('inbox_pending');
+    // (That a current schema runs none of them matters on PostgreSQL, for its table locks: see its integration test.)
 
-    // What an older release left: another version recorded (the statements differ).
-    alter(path, `UPDATE schema_version SET version = 'an older release'`);
+    // An older release started in between and re-created an index this one drops.
+    alter(path, 'CREATE INDEX inbox_state ON inbox (state, received_at)');
     await migrate();
+    expect(indexNames(path)).not.toContain('inbox_state');
+
+    // An index is missing.
+    alter(path, 'DROP INDEX inbox_processed');
+    await migrate();
+    expect(indexNames(path)).toEqual(complete);
+
+    // Another version is recorded (the statements differ): they run, and this version is recorded.
+    alter(path, `UPDATE cutover_schema_version SET version = 'an older release'`);
+    await migrate();
+    expect(read<{ version: string }>(path, 'SELECT version FROM cutover_schema_version')).toEqual([{ version: expect.not.stringMatching('an older release') }]);
     expect(indexNames(path)).toEqual(complete);
   });
 });
