@@ -375,7 +375,8 @@ async function measurePaced(side: Child, stream: WebhookStream, drain: boolean):
   const cpu1 = after?.cpuSeconds ?? NaN;
   const main1 = after?.mainThreadCpuSeconds ?? NaN;
   const drainSeconds = drain ? await waitDrained([side.url], DRAIN_TIMEOUT_MS) : null;
-  const cpu2 = readProc(side.pid)?.cpuSeconds ?? NaN;
+  const afterDrain = readProc(side.pid);
+  const cpu2 = afterDrain?.cpuSeconds ?? NaN;
   return {
     load,
     serverCpu: (100 * (cpu1 - cpu0)) / seconds,
@@ -386,7 +387,7 @@ async function measurePaced(side: Child, stream: WebhookStream, drain: boolean):
     drainSeconds,
     drainServerCpu: NaN,
     drainPostgresCpu: NaN,
-    peakRssMb: readProc(side.pid)?.rssMb ?? NaN,
+    peakRssMb: afterDrain?.rssMb ?? NaN,
     roundCpuMsPerRequest: (1000 * (cpu1 - cpu0)) / load.ok,
     serverCpuMsPerRequest: (1000 * (cpu2 - cpu0)) / load.ok,
     postgresRoundCpuMsPerRequest: NaN,

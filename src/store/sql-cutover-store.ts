@@ -255,10 +255,10 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
    * The recorded version is these statements', and the catalogue agrees: everything they create is there and
    * nothing they drop is (an older release started in between may have re-created an index this one drops).
    */
-  async function isCurrent(tx: SqlExecutor, statements: readonly string[]): Promise<boolean> {
+  async function isCurrent(tx: SqlExecutor, statements: readonly string[], version: string): Promise<boolean> {
     await tx.execute(`CREATE TABLE IF NOT EXISTS cutover_schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)`);
     const [recorded] = await tx.query<{ version: string }>(`SELECT version FROM cutover_schema_version WHERE id = 1`);
-    if (recorded?.version !== schemaVersion(statements)) return false;
+    if (recorded?.version !== version) return false;
     const { created, dropped } = schemaObjects(statements);
     const existing = new Set(
       (await tx.query<{ name: string }>(existingObjectsQuery(driver.dialect), [JSON.stringify([...created, ...dropped])])).map((r) => r.name),
@@ -271,6 +271,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   return {
     async migrate() {
       const statements = schemaStatements(driver.dialect);
+      const version = schemaVersion(statements);
       await driver.transaction(async (tx) => {
         // Replicas that start together take turns: concurrent CREATE … IF NOT EXISTS of one table both pass the
         // check, and the second fails on PostgreSQL's catalogue, crashing that replica at start.
@@ -278,11 +279,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         // A schema that is already current is left alone. PostgreSQL's CREATE INDEX IF NOT EXISTS locks its table
         // (SHARE) before it finds the index there, so a replica (re)starting beside running ones would stall their
         // appends and could deadlock with their settles (which lock occurrences, then inbox).
-        if (await isCurrent(tx, statements)) return;
+        if (await isCurrent(tx, statements, version)) return;
         for (const statement of statements) await tx.execute(statement);
         await tx.execute(
           `INSERT INTO cutover_schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
-          [schemaVersion(statements)],
+          [version],
         );
       });
     },

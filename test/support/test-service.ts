@@ -13,7 +13,8 @@ import type { Channel } from '../../src/domain/domain-event.js';
 import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
 import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type Converter, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
+import { convertersByChannel } from '../../src/ingest/pipeline.js';
+import { createWebhookProcessor, primaryChannelsFromToggle, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
@@ -67,7 +68,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
   const processor = createWebhookProcessor({
     store, metrics, clock, logger: silentLogger,
     primaryChannels: primaryChannelsFromToggle(toggle, metrics),
-    converters: Object.fromEntries(formats.map((f) => [f.channel, f.convert])) as Record<Channel, Converter>,
+    converters: convertersByChannel(),
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,
   });
