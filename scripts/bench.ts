@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     'no-replicas': { type: 'boolean', default: false },
     'no-rate': { type: 'boolean', default: false },
     'no-ingest-only': { type: 'boolean', default: false },
+    'no-request-path': { type: 'boolean', default: false },
     'replicas-only': { type: 'boolean', default: false },
     'ingest-only': { type: 'boolean', default: false },
     sustained: { type: 'string' },
@@ -63,7 +64,9 @@ const CONNECTIONS = Number(args.connections);
 const RATE = Number(args.rate);
 const RATE_SECONDS = Number(args['rate-seconds']);
 const DRAIN_TIMEOUT_MS = Number(args['drain-timeout']) * 1000;
-const INGEST_ONLY = 'scripts/bench/ingest-only-server.ts';
+const REQUEST_PATH_SIDE = 'request-path-only';
+/** The service with a part switched off (scripts/bench/diagnostic-server.ts): a bound, not a way to run it. */
+const diagnostic = (variant: 'ingest-only' | 'request-path') => ({ entry: 'scripts/bench/diagnostic-server.ts', env: { BENCH_VARIANT: variant } });
 const STORE = args.postgres ? 'postgres' : (args.store ?? 'all');
 if (!['all', 'embedded', 'postgres'].includes(STORE)) throw new Error(`--store must be all, embedded or postgres, not ${STORE}`);
 
@@ -359,6 +362,20 @@ function cpuBudget(label: string, sides: readonly Child[], rounds: ReadonlyMap<C
   const allowed = (cores * 1000) / (0.8 * expressRate) - serviceLoader;
   log(`To sustain 0.8× Express (${f0(0.8 * expressRate)}/s) on ${cores} cores, ${service?.name ?? 'the service'}${service?.usesPostgres ? ' and PostgreSQL' : ''} may spend at most ${f2(allowed)} ms of CPU per webhook, its processing included (${serviceLoader.toFixed(2)} ms go to the load generator).`);
   budget.allowedServiceCpuMsAt08 = allowed;
+  const requestPath = sides.find((side) => side.name === REQUEST_PATH_SIDE);
+  if (service && requestPath) {
+    // Whatever the store, a webhook costs at least what the request path costs without one: what the
+    // allowance leaves after it is all that storing and processing may cost.
+    const pathAlone = median((rounds.get(requestPath) ?? []).map((r) => r.roundCpuMsPerRequest));
+    const serviceSustained = median((rounds.get(service) ?? []).map((r) => r.serverCpuMsPerRequest));
+    budget.requestPathCpuMsPerRequest = pathAlone;
+    budget.leftForStoringAndProcessingMs = allowed - pathAlone;
+    budget.usedForStoringAndProcessingMs = serviceSustained - pathAlone;
+    log(
+      `The request path alone (${REQUEST_PATH_SIDE}: verified, parsed, validated, nothing stored) used ${f2(pathAlone)} ms per webhook: ` +
+        `that leaves ${f2(allowed - pathAlone)} ms for storing and processing, which took ${f2(serviceSustained - pathAlone)} ms in ${service.name}.`,
+    );
+  }
   return budget;
 }
 
@@ -454,7 +471,11 @@ async function comparisons(): Promise<void> {
 
   if (STORE !== 'postgres' && !args['replicas-only']) {
     const service = await track(startService({ dataDir: tempDir('cutover-bench-'), secret: BENCH_SECRET, name: 'service-sqlite' }));
-    const extras = args['no-ingest-only'] ? [] : [await track(startService({ dataDir: tempDir('cutover-bench-ingest-'), secret: BENCH_SECRET, name: 'ingest-only-sqlite', entry: INGEST_ONLY }))];
+    const extras = [
+      ...(args['no-ingest-only'] ? [] : [await track(startService({ dataDir: tempDir('cutover-bench-ingest-'), secret: BENCH_SECRET, name: 'ingest-only-sqlite', ...diagnostic('ingest-only') }))]),
+      // Nothing stored: the same request path on any store, so it runs in the embedded phase only.
+      ...(args['no-request-path'] ? [] : [await track(startService({ dataDir: tempDir('cutover-bench-request-path-'), secret: BENCH_SECRET, name: REQUEST_PATH_SIDE, ...diagnostic('request-path') }))]),
+    ];
     report.embedded = await comparePhase('Embedded store (SQLite)', service, extras, baselines, stream);
     for (const child of [service, ...extras]) await stop(child);
   }
@@ -463,7 +484,7 @@ async function comparisons(): Promise<void> {
     if (db) {
       const first = await track(startService({ dataDir: tempDir('cutover-bench-pg-'), databaseUrl: db.url, secret: BENCH_SECRET, name: 'service-postgres' }));
       const ingestDb = args['no-ingest-only'] || args['replicas-only'] ? null : await postgresDatabase();
-      const extras = ingestDb ? [await track(startService({ dataDir: tempDir('cutover-bench-pg-ingest-'), databaseUrl: ingestDb.url, secret: BENCH_SECRET, name: 'ingest-only-postgres', entry: INGEST_ONLY }))] : [];
+      const extras = ingestDb ? [await track(startService({ dataDir: tempDir('cutover-bench-pg-ingest-'), databaseUrl: ingestDb.url, secret: BENCH_SECRET, name: 'ingest-only-postgres', ...diagnostic('ingest-only') }))] : [];
       if (!args['replicas-only']) report.postgres = await comparePhase('PostgreSQL store', first, extras, baselines, stream);
       for (const child of extras) await stop(child);
       if (ingestDb) {
@@ -492,7 +513,7 @@ async function sustained(total: number): Promise<void> {
       dataDir: tempDir('cutover-bench-soak-'),
       ...(db ? { databaseUrl: db.url } : {}),
       secret: BENCH_SECRET,
-      ...(ingestOnly ? { entry: INGEST_ONLY } : {}),
+      ...(ingestOnly ? diagnostic('ingest-only') : {}),
       nodeFlags: (args['service-node-flags'] ?? '').split(' ').filter(Boolean),
     }),
   );

@@ -98,7 +98,7 @@ export interface ServiceOptions {
   readonly nodeFlags?: readonly string[];
   readonly secret: string;
   readonly name?: string;
-  /** The entry module; scripts/bench/ingest-only-server.ts for the diagnostic variant. */
+  /** The entry module; scripts/bench/diagnostic-server.ts (with BENCH_VARIANT in `env`) for a diagnostic variant. */
   readonly entry?: string;
   /** Modules loaded after tsx and before the entry (scripts/bench/probe.ts). */
   readonly preload?: readonly string[];

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const service = await startService({
     dataDir,
     secret: BENCH_SECRET,
-    ...(args['ingest-only'] ? { entry: 'scripts/bench/ingest-only-server.ts', name: 'ingest-only' } : {}),
+    ...(args['ingest-only'] ? { entry: 'scripts/bench/diagnostic-server.ts', env: { BENCH_VARIANT: 'ingest-only' }, name: 'ingest-only' } : {}),
   });
   const stream = createWebhookStream();
   const runs: Record<'steady' | 'bursts', { load: LoadResult; split: Split }[]> = { steady: [], bursts: [] };
