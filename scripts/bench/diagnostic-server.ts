@@ -1,37 +1,37 @@
 /**
  * Diagnostic variants of the service for the benchmark, never a way to run it. Each is the real service
- * (src/main.ts's composition, same configuration, same request path: verify, parse, validate, group commit,
- * answer 202) with a part switched off, chosen by BENCH_VARIANT:
+ * (src/main.ts's composition, same configuration, same request path: check the signature, parse, detect the
+ * format, group commit, answer 202) with a part switched off, chosen by BENCH_VARIANT:
  *
  * - `ingest-only`: no background work. Webhooks are stored durably, but nothing is ever claimed for
- *   conversion, correlation or delivery. Against the full service: what the request path and the append cost,
- *   and what the background pipeline takes from them.
+ *   conversion (schema validation included), correlation or delivery. Against the full service: what the request
+ *   path and the append cost, and what the background pipeline takes from them.
  * - `request-path`: not even the append. The store's `append` answers "stored" at once from memory, so nothing
- *   is kept and no thread hand-off happens. Against Express: what verification, parsing, validation and the
- *   group-commit writer cost. Against the full service: what storing and processing cost, whatever the store.
+ *   is kept and nothing is handed to the background thread. Against Express: what the request path costs.
+ *   Against the full service: what storing and processing cost, whatever the store.
  *
  *   npm run bench            # runs them as the "ingest-only-*" and "request-path-only" sides
  */
 import { buildService } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
-import type { AppendResult, NewWebhook } from '../../src/store/cutover-store.js';
 import { createJsonLogger } from '../../src/observability/json-logger.js';
+import type { AppendResult, CutoverStore, NewWebhook } from '../../src/store/cutover-store.js';
 
-const variant = process.env.BENCH_VARIANT ?? 'ingest-only';
+const variant = process.env.BENCH_VARIANT;
 if (variant !== 'ingest-only' && variant !== 'request-path') throw new Error(`BENCH_VARIANT must be ingest-only or request-path, not ${variant}`);
 
 const config = loadConfig(process.env);
 const service = await buildService(config, createJsonLogger(config.LOG_LEVEL));
 // service.start() is never called: no processing, delivery, readiness monitor or retention runs.
 // On PostgreSQL a stored webhook still wakes the in-process processor: give it nothing to claim.
-const store = service.store as unknown as Record<string, unknown>;
-store.claimPending = async () => [];
-store.claimDueDeliveries = async () => [];
-store.rescueDue = async () => [];
+const nothingToClaim = async () => [];
+const switchedOff: Partial<CutoverStore> = { claimPending: nothingToClaim, claimDueDeliveries: nothingToClaim, rescueDue: nothingToClaim };
 if (variant === 'request-path') {
   let lastId = 0;
-  store.append = async (webhooks: readonly NewWebhook[]): Promise<AppendResult[]> => webhooks.map(() => ({ status: 'stored', inboxId: ++lastId }));
+  switchedOff.append = async (webhooks: readonly NewWebhook[]): Promise<AppendResult[]> => webhooks.map(() => ({ status: 'stored', inboxId: ++lastId }));
 }
+// The inbox writer and the processor call the store through this object, so the replacements take effect.
+Object.assign(service.store, switchedOff);
 
 const server = service.app.listen(config.PORT, config.HOST);
 server.keepAliveTimeout = 5_000;

@@ -98,11 +98,19 @@ export interface ServiceOptions {
   readonly nodeFlags?: readonly string[];
   readonly secret: string;
   readonly name?: string;
-  /** The entry module; scripts/bench/diagnostic-server.ts (with BENCH_VARIANT in `env`) for a diagnostic variant. */
+  /** The entry module; see `diagnostic()` for the diagnostic variants. */
   readonly entry?: string;
   /** Modules loaded after tsx and before the entry (scripts/bench/probe.ts). */
   readonly preload?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+}
+
+/** What the diagnostic entry (scripts/bench/diagnostic-server.ts) switches off; see its header. */
+export type DiagnosticVariant = 'ingest-only' | 'request-path';
+
+/** Options that start the service as a diagnostic variant: a bound to compare against, never a way to run it. */
+export function diagnostic(variant: DiagnosticVariant): Pick<ServiceOptions, 'entry' | 'env'> {
+  return { entry: 'scripts/bench/diagnostic-server.ts', env: { BENCH_VARIANT: variant } };
 }
 
 /** Sent to /metrics, in case the service is configured to require it. */

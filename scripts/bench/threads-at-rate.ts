@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAutocannon, runPaced, type LoadResult } from './load.js';
 import { f0, f1, f3, median } from './figures.js';
-import { compileForBench, parseProcessStat, readProc, startService, waitDrained } from './processes.js';
+import { compileForBench, diagnostic, parseProcessStat, readProc, startService, waitDrained } from './processes.js';
 import { BENCH_SECRET, createWebhookStream, type WebhookStream } from './webhooks.js';
 
 const { values: args } = parseArgs({
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const service = await startService({
     dataDir,
     secret: BENCH_SECRET,
-    ...(args['ingest-only'] ? { entry: 'scripts/bench/diagnostic-server.ts', env: { BENCH_VARIANT: 'ingest-only' }, name: 'ingest-only' } : {}),
+    ...(args['ingest-only'] ? { ...diagnostic('ingest-only'), name: 'ingest-only' } : {}),
   });
   const stream = createWebhookStream();
   const runs: Record<'steady' | 'bursts', { load: LoadResult; split: Split }[]> = { steady: [], bursts: [] };
