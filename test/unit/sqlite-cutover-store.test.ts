@@ -28,7 +28,6 @@ describe('SQLite: the schema version', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-
   function alter(path: string, sql: string): void {
     const db = new Database(path);
     try {
