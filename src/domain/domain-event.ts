@@ -77,8 +77,19 @@ export type FieldValue = string | number | boolean | null;
 
 export interface DomainEvent {
   readonly type: DomainEventType;
+  /** Every key part, a missing one written `-`: a strong key's identity, and how a windowed key reads. */
   readonly correlationKey: string;
   readonly keyStrength: KeyStrength;
+  /**
+   * A windowed key without the parts Codat may leave out on one channel (legacy bodies without
+   * `DataConnectionId`, a null `dataType`): copies are paired on it. Absent: the correlation key itself.
+   */
+  readonly pairingKey?: string;
+  /**
+   * The parts left out of `pairingKey`, in a fixed order per type; null where this copy does not carry
+   * the part. Two copies pair only where every part both carry is equal (docs/correlation.md).
+   */
+  readonly keyQualifiers?: readonly (string | null)[];
   /** When Codat says it happened (new format `generatedDate`, kept raw); legacy bodies carry no time. */
   readonly occurredAt: string | null;
   readonly companyId: string | null;

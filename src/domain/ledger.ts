@@ -62,3 +62,118 @@ export function decideCopy(ctx: CopyContext): CopyDecision {
       return { action: 'hold', rescueAt: ctx.existingRescueAt ?? ctx.arrivedAt + ctx.graceMs };
   }
 }
+
+// --- Pairing: which occurrence a new copy belongs to ------------------------------------------
+
+/** Codat's new service retries for about 27 h 35 min (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+export const CODAT_RETRY_HORIZON_MS = 28 * 3600_000;
+
+/** Codat replays missed messages of the previous two weeks: their `generatedDate` is that old, and still true. */
+const OLDEST_PLACEMENT_MS = 15 * 24 * 3600_000;
+
+/** A `generatedDate` this far ahead of our clock is clock skew at most; further, it is not a time to trust. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
+ * Two copies from one channel under different event types that Codat places this close together are one
+ * occurrence told twice (`read.completed.initial` and `read.completed` for one first read, two legacy rules
+ * for one deleted connection). Far below the interval between two real reads of one data type, so a new
+ * read is never taken for a second telling of the last one.
+ */
+export const SAME_TELLING_TOLERANCE_MS = 120_000;
+
+/** Where a copy stands in time: Codat's own time when it gives one we can trust, else its arrival. */
+export interface Placement {
+  readonly at: number;
+  /** True when `at` is Codat's `generatedDate`: such a copy pairs around its own time, however late it came. */
+  readonly timed: boolean;
+}
+
+const OFFSETLESS_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+export function placementOf(occurredAt: string | null, arrivedAt: number): Placement {
+  if (occurredAt !== null) {
+    const trimmed = occurredAt.trim();
+    // Codat's date-times without an offset are UTC (docs/domain-mapping.md).
+    const at = Date.parse(OFFSETLESS_DATE_TIME.test(trimmed) ? `${trimmed}Z` : trimmed);
+    if (Number.isFinite(at) && at >= arrivedAt - OLDEST_PLACEMENT_MS && at <= arrivedAt + FUTURE_SKEW_MS) return { at, timed: true };
+  }
+  return { at: arrivedAt, timed: false };
+}
+
+/** An occurrence that a copy could belong to, as the ledger reads it. */
+export interface PairingCandidate {
+  readonly id: string;
+  readonly placedAt: number;
+  readonly qualifiers: readonly (string | null)[];
+  /** A copy from the new copy's channel is recorded, under this source type (`RuleType`/`eventType`). */
+  readonly sameChannelSourceType: string | null;
+  readonly sameChannelSeen: boolean;
+  readonly otherChannelSeen: boolean;
+}
+
+export interface CopyToPair {
+  readonly placement: Placement;
+  readonly qualifiers: readonly (string | null)[];
+  readonly sourceType: string | null;
+}
+
+export type Pairing =
+  /** Another telling of an occurrence this channel already carried: a duplicate of it. */
+  | { readonly kind: 'retold'; readonly occurrenceId: string }
+  /** The other channel's copy of an occurrence: completes it. */
+  | { readonly kind: 'pair'; readonly occurrenceId: string }
+  | { readonly kind: 'new' };
+
+/** Parts both carry are equal; a part one copy lacks matches anything. */
+export function qualifiersAgree(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  return a.every((part, i) => part === null || b[i] == null || b[i] === part);
+}
+
+/** How many parts both carry (and agree on): a copy with the connection prefers the occurrence with it. */
+function specificity(a: readonly (string | null)[], b: readonly (string | null)[]): number {
+  return a.filter((part, i) => part !== null && b[i] === part).length;
+}
+
+/**
+ * The pairing rule (docs/correlation.md): a copy joins the occurrence of its key that its channel has not
+ * carried yet, placed within the window of it — the most specific, then the earliest (first with first, when
+ * one key repeats within a window). A copy with no
+ * time of its own (legacy bodies carry none) that finds none may be a retry of an old one: it then joins
+ * the oldest occurrence of its key that only the other channel carried within Codat's retry horizon.
+ */
+export function choosePairing(copy: CopyToPair, candidates: readonly PairingCandidate[], windowMs: number): Pairing {
+  const at = copy.placement.at;
+  const agreeing = candidates.filter((c) => qualifiersAgree(copy.qualifiers, c.qualifiers));
+  const best = (pool: readonly PairingCandidate[]) =>
+    [...pool].sort(
+      (a, b) =>
+        specificity(copy.qualifiers, b.qualifiers) - specificity(copy.qualifiers, a.qualifiers) ||
+        a.placedAt - b.placedAt ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )[0];
+
+  const retold = best(
+    agreeing.filter(
+      (c) => c.sameChannelSeen && c.sameChannelSourceType !== copy.sourceType && Math.abs(c.placedAt - at) <= SAME_TELLING_TOLERANCE_MS,
+    ),
+  );
+  if (retold) return { kind: 'retold', occurrenceId: retold.id };
+
+  const twin = best(agreeing.filter((c) => !c.sameChannelSeen && Math.abs(c.placedAt - at) <= windowMs));
+  if (twin) return { kind: 'pair', occurrenceId: twin.id };
+
+  if (!copy.placement.timed) {
+    const [oldest] = agreeing
+      .filter((c) => !c.sameChannelSeen && c.otherChannelSeen && c.placedAt < at - windowMs && c.placedAt >= at - CODAT_RETRY_HORIZON_MS)
+      .sort((a, b) => a.placedAt - b.placedAt || (a.id < b.id ? -1 : 1));
+    if (oldest) return { kind: 'pair', occurrenceId: oldest.id };
+  }
+  return { kind: 'new' };
+}
+
+/** Fills the parts an occurrence lacked with the ones a new copy carries. */
+export function mergeQualifiers(known: readonly (string | null)[], copy: readonly (string | null)[]): (string | null)[] {
+  const length = Math.max(known.length, copy.length);
+  return Array.from({ length }, (_, i) => known[i] ?? copy[i] ?? null);
+}

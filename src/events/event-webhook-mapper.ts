@@ -7,6 +7,8 @@
  * `invalid` with a reason, so the caller can keep and count it.
  */
 import { normaliseCodatDateTime } from '../domain/codat-date-time.js';
+import { buildKey, optionalPart, type KeyPart } from '../domain/correlation-key.js';
+import { canonicalWriteStatus } from '../domain/write-status.js';
 import type {
   Conversion,
   DomainEvent,
@@ -44,8 +46,6 @@ export const MISSING_EVENT_TYPE = 'missing_event_type';
 
 /** Cap on how much of an unknown `eventType` goes into a reason: the sender controls its length. */
 const MAX_REASON_TYPE_LENGTH = 200;
-
-const MISSING_KEY_PART = '-';
 
 type Data = Readonly<Record<string, FieldValue>>;
 
@@ -140,12 +140,12 @@ function convertConnection(
   switch (transition) {
     case 'deleted':
       // Legacy `Sync Connection Deleted` carries no connection id, so the key leaves it out.
-      return [event(ctx, type, [type, companyId], 'windowed', companyId, connectionId, {})];
+      return [event(ctx, type, [type, companyId, optionalPart(connectionId)], 'windowed', companyId, connectionId, {})];
     case 'failed':
-      return [event(ctx, type, [type, companyId, connectionId], 'windowed', companyId, connectionId, { status })];
+      return [event(ctx, type, [type, companyId, optionalPart(connectionId)], 'windowed', companyId, connectionId, { status })];
     default:
       return [
-        event(ctx, type, [type, companyId, connectionId], 'windowed', companyId, connectionId, {
+        event(ctx, type, [type, companyId, optionalPart(connectionId)], 'windowed', companyId, connectionId, {
           status,
           integrationKey: connection?.integrationKey ?? null,
         }),
@@ -167,11 +167,14 @@ function convertReadCompleted(initial: boolean, payload: object, ctx: Context): 
   const events = entries.flatMap((entry) => convertReadEntry(entry, companyId, ctx));
 
   if (initial) {
-    // Legacy `New company synchronised` is per company + connection, not per data type.
-    const connectionIds = [...new Set(entries.map((entry) => identifier(entry.connectionId)))];
+    // Legacy `New company synchronised` is per company + connection, not per data type, and Codat sends it
+    // only once the initial read finished with at least one data type read successfully (REFERENCE §1,
+    // §10.14): a first read in which every data type failed is no first sync.
+    const succeeded = entries.filter((entry) => entry.status === 'Complete');
+    const connectionIds = [...new Set(succeeded.map((entry) => identifier(entry.connectionId)))];
     for (const connectionId of connectionIds) {
       events.push(
-        event(ctx, 'company.firstSynced', ['company.firstSynced', companyId, connectionId], 'windowed', companyId, connectionId, {}),
+        event(ctx, 'company.firstSynced', ['company.firstSynced', companyId, optionalPart(connectionId)], 'windowed', companyId, connectionId, {}),
       );
     }
   }
@@ -183,7 +186,7 @@ function convertReadEntry(entry: DataTypeReadSummary, companyId: string, ctx: Co
   const dataType = entry.dataType ?? null;
   const status = entry.status ?? null;
   const datasetEvent = (type: DomainEventType, data: Data): DomainEvent =>
-    event(ctx, type, [type, companyId, connectionId, dataType], 'windowed', companyId, connectionId, data);
+    event(ctx, type, [type, companyId, optionalPart(connectionId), optionalPart(dataType)], 'windowed', companyId, connectionId, data);
 
   if (status === 'Complete') {
     const synced = datasetEvent('dataset.synced', { dataType });
@@ -205,7 +208,8 @@ function convertWrite(dataType: string, outcome: Outcome, payload: object, ctx: 
   const companyId = identifier(parsed.data.referenceCompany?.id);
   if (companyId === null) return MISSING_COMPANY_ID;
   const connectionId = identifier(parsed.data.connectionId);
-  const status = identifier(parsed.data.status) ?? (outcome === 'successful' ? 'Success' : 'Failed');
+  const rawStatus = identifier(parsed.data.status);
+  const status = rawStatus === null ? (outcome === 'successful' ? 'Success' : 'Failed') : canonicalWriteStatus(rawStatus);
   // The status decides, not the suffix: Codat documents TimedOut under `.write.successful` (REFERENCE §10.2).
   const type = writeTypeOf(status);
   const operationKey = identifier(parsed.data.id);
@@ -214,7 +218,7 @@ function convertWrite(dataType: string, outcome: Outcome, payload: object, ctx: 
   if (operationKey !== null) {
     return [event(ctx, type, ['write', operationKey, status], 'strong', companyId, connectionId, data)];
   }
-  return [event(ctx, type, ['write', companyId, connectionId, dataType, status], 'windowed', companyId, connectionId, data)];
+  return [event(ctx, type, ['write', companyId, optionalPart(connectionId), optionalPart(dataType), status], 'windowed', companyId, connectionId, data)];
 }
 
 export function writeTypeOf(status: string): DomainEventType {
@@ -308,7 +312,7 @@ function convertBankFeedSourceAccount(action: 'connected' | 'disconnected', payl
   const sourceAccountId = identifier(account?.id);
   const type: DomainEventType = action === 'connected' ? 'bankFeeds.sourceAccountConnected' : 'bankFeeds.sourceAccountDisconnected';
   return [
-    event(ctx, type, [type, companyId, connectionId, sourceAccountId], 'windowed', companyId, connectionId, {
+    event(ctx, type, [type, companyId, optionalPart(connectionId), sourceAccountId], 'windowed', companyId, connectionId, {
       sourceAccountId,
       status: account?.status ?? null,
     }),
@@ -333,18 +337,13 @@ function convertReport(reportType: string, outcome: Outcome, payload: object, ct
 function event(
   ctx: Context,
   type: DomainEventType,
-  keyParts: readonly (string | null)[],
+  keyParts: readonly KeyPart[],
   keyStrength: KeyStrength,
   companyId: string | null,
   connectionId: string | null,
   data: Data,
 ): DomainEvent {
-  return { type, correlationKey: correlationKey(keyParts), keyStrength, occurredAt: ctx.occurredAt, companyId, connectionId, data };
-}
-
-/** docs/domain-mapping.md: parts joined with `|`, a missing part written `-`. */
-export function correlationKey(parts: readonly (string | null)[]): string {
-  return parts.map((part) => part ?? MISSING_KEY_PART).join('|');
+  return { type, ...buildKey(keyParts), keyStrength, occurredAt: ctx.occurredAt, companyId, connectionId, data };
 }
 
 /** An id (or status) that is absent or empty says nothing: treat both the same. */

@@ -51,7 +51,8 @@ export const LEGACY_RULE_NAMES = {
   SyncConnectionDeleted: ['SyncConnectionDeleted', 'Sync Connection Deleted'],
   // Dropped from Codat's docs in 2023-12 and never given a subscription name; "SyncStarted" by analogy.
   SyncStarted: ['SyncStarted', 'Sync Started', 'Expense sync started'],
-  SyncCompleted: ['SyncCompleted', 'Sync Completed', 'Expenses sync completed'],
+  // "Sync Complete" is the webhook's name in Codat's Expenses OAS (its example body says "Sync Completed").
+  SyncCompleted: ['SyncCompleted', 'Sync Completed', 'Sync Complete', 'Expenses sync completed'],
   SyncFailed: ['SyncFailed', 'Sync Failed', 'Expenses sync failed'],
   // The Portal names this "Client rate limit reached/exceeded": either half may be what a user typed.
   ClientRateLimitReached: [

@@ -5,6 +5,8 @@
  * public endpoint that answers Codat (and fuzzers) with whatever it returns.
  */
 import { normaliseCodatDateTime } from '../domain/codat-date-time.js';
+import { buildKey, optionalPart, type KeyPart } from '../domain/correlation-key.js';
+import { canonicalWriteStatus } from '../domain/write-status.js';
 import type {
   Conversion,
   DomainEvent,
@@ -110,9 +112,9 @@ function eventFor(context: LegacyContext): DomainEvent {
     case 'DataConnectionStatusChanged':
       return connectionStatusEvent(context);
     case 'SyncConnectionDeleted':
-      return event(context, 'connection.deleted', 'windowed', ['connection.deleted', companyId], {});
+      return event(context, 'connection.deleted', 'windowed', ['connection.deleted', companyId, optionalPart(connectionId)], {});
     case 'NewCompanySynchronized':
-      return event(context, 'company.firstSynced', 'windowed', ['company.firstSynced', companyId, connectionId], {});
+      return event(context, 'company.firstSynced', 'windowed', ['company.firstSynced', companyId, optionalPart(connectionId)], {});
     case 'DataSyncCompleted':
       return datasetEvent(context, 'dataset.synced', {});
     case 'DatasetDataChanged':
@@ -129,7 +131,7 @@ function eventFor(context: LegacyContext): DomainEvent {
         context,
         'company.accountCategoriesUpdated',
         'windowed',
-        ['company.accountCategoriesUpdated', companyId, connectionId],
+        ['company.accountCategoriesUpdated', companyId, optionalPart(connectionId)],
         { modifiedDate: dataText(data, 'modifiedDate') ?? null },
       );
     case 'SyncStarted':
@@ -156,12 +158,12 @@ function event(
   context: LegacyContext,
   type: DomainEventType,
   keyStrength: KeyStrength,
-  keyParts: readonly (string | null | undefined)[],
+  keyParts: readonly KeyPart[],
   data: Data,
 ): DomainEvent {
   return {
     type,
-    correlationKey: correlationKey(keyParts),
+    ...buildKey(keyParts),
     keyStrength,
     // Legacy bodies carry no time of occurrence; delivery uses the arrival time instead.
     occurredAt: null,
@@ -169,11 +171,6 @@ function event(
     connectionId: context.connectionId,
     data,
   };
-}
-
-/** Key parts joined with `|`, a missing part written `-` (spec "Conventions"). */
-export function correlationKey(parts: readonly (string | null | undefined)[]): string {
-  return parts.map((part) => (part === null || part === undefined || part === '' ? MISSING_PART : part)).join('|');
 }
 
 // --- Connections ----------------------------------------------------------------------------
@@ -206,20 +203,20 @@ function connectionStatusEvent(context: LegacyContext): DomainEvent {
   const newStatus = dataText(data, 'newStatus');
   // Codat's legacy service reports a deleted connection as a status change with no new status.
   if (newStatus === undefined) {
-    return event(context, 'connection.deleted', 'windowed', ['connection.deleted', companyId], {});
+    return event(context, 'connection.deleted', 'windowed', ['connection.deleted', companyId, optionalPart(connectionId)], {});
   }
   const oldStatus = dataText(data, 'oldStatus');
   const integrationKey = dataText(data, 'platformKey') ?? null;
   const type = connectionTransitionType(oldStatus, newStatus);
   if (type !== undefined) {
-    return event(context, type, 'windowed', [type, companyId, connectionId], { status: newStatus, integrationKey });
+    return event(context, type, 'windowed', [type, companyId, optionalPart(connectionId)], { status: newStatus, integrationKey });
   }
   const transition = `${oldStatus ?? MISSING_PART}->${newStatus}`;
   return event(
     context,
     'connection.statusChanged',
     'windowed',
-    ['connection.statusChanged', companyId, connectionId, transition],
+    ['connection.statusChanged', companyId, optionalPart(connectionId), transition],
     { status: newStatus, oldStatus: oldStatus ?? null, integrationKey },
   );
 }
@@ -232,7 +229,7 @@ function datasetEvent(
   extra: Data,
 ): DomainEvent {
   const dataType = dataText(context.data, 'dataType');
-  return event(context, type, 'windowed', [type, context.companyId, context.connectionId, dataType], {
+  return event(context, type, 'windowed', [type, context.companyId, optionalPart(context.connectionId), optionalPart(dataType)], {
     dataType: dataType ?? null,
     ...extra,
   });
@@ -240,31 +237,27 @@ function datasetEvent(
 
 // --- Writes (push operations) ---------------------------------------------------------------
 
-/**
- * Documented write statuses (lower-cased) → domain type and the canonical spelling used in the
- * key, so that a differently-cased legacy status still pairs with the new channel's copy.
- */
-const WRITE_STATUSES: ReadonlyMap<string, { readonly type: DomainEventType; readonly canonical: string }> = new Map([
-  ['success', { type: 'write.succeeded', canonical: 'Success' }],
-  ['failed', { type: 'write.failed', canonical: 'Failed' }],
-  ['timedout', { type: 'write.timedOut', canonical: 'TimedOut' }],
-  ['pending', { type: 'write.pending', canonical: 'Pending' }],
+/** The domain type of each documented write status (canonical spelling). */
+const WRITE_TYPES: ReadonlyMap<string, DomainEventType> = new Map([
+  ['Success', 'write.succeeded'],
+  ['Failed', 'write.failed'],
+  ['TimedOut', 'write.timedOut'],
+  ['Pending', 'write.pending'],
 ]);
 
 function writeEvent(context: LegacyContext, status: string | undefined): DomainEvent {
   const { companyId, connectionId, data } = context;
-  const known = status === undefined ? undefined : WRITE_STATUSES.get(status.toLowerCase());
+  const keyStatus = status === undefined ? undefined : canonicalWriteStatus(status);
   // An unknown or missing status is still a status change of a known write: carried through.
-  const type = known?.type ?? 'write.statusChanged';
-  const keyStatus = known?.canonical ?? status;
+  const type = (keyStatus === undefined ? undefined : WRITE_TYPES.get(keyStatus)) ?? 'write.statusChanged';
   const dataType = dataText(data, 'dataType');
   const operationKey = dataText(data, 'pushOperationKey') ?? dataText(data, 'pushOperationGuid');
-  const eventData: Data = { dataType: dataType ?? null, status: status ?? null };
+  const eventData: Data = { dataType: dataType ?? null, status: keyStatus ?? null };
   if (operationKey !== undefined) {
     return event(context, type, 'strong', ['write', operationKey, keyStatus], eventData);
   }
   // Without Codat's operation id the best identity is the entity plus the status, and that can repeat.
-  return event(context, type, 'windowed', ['write', companyId, connectionId, dataType, keyStatus], eventData);
+  return event(context, type, 'windowed', ['write', companyId, optionalPart(connectionId), optionalPart(dataType), keyStatus], eventData);
 }
 
 // --- Expenses syncs -------------------------------------------------------------------------

@@ -47,7 +47,13 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
       decided_at BIGINT,
       rescue_at BIGINT
     )`,
-    `CREATE INDEX IF NOT EXISTS occurrences_key ON occurrences (correlation_key, first_seen_at)`,
+    // Where each occurrence stands in time (Codat's `generatedDate` when a copy had one we trust, else the
+    // first arrival) and the key parts a copy may lack: what pairing reads (docs/correlation.md).
+    addColumn(dialect, 'occurrences', 'occurred_at BIGINT'),
+    addColumn(dialect, 'occurrences', 'key_qualifiers TEXT'),
+    `UPDATE occurrences SET occurred_at = first_seen_at WHERE occurred_at IS NULL`,
+    `CREATE INDEX IF NOT EXISTS occurrences_pairing ON occurrences (correlation_key, occurred_at)`,
+    `DROP INDEX IF EXISTS occurrences_key`,
     `CREATE INDEX IF NOT EXISTS occurrences_rescue ON occurrences (rescue_at) WHERE rescue_at IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS occurrences_first_seen ON occurrences (first_seen_at)`,
     `CREATE INDEX IF NOT EXISTS occurrences_window_open ON occurrences (first_seen_at) WHERE window_closed_at IS NULL`,
@@ -76,6 +82,19 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
     `CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (created_at) WHERE state = 'dead'`,
     `DROP INDEX IF EXISTS deliveries_state`,
   ];
+}
+
+/**
+ * A column added after the table's first release. PostgreSQL skips one already there; SQLite has no such
+ * clause, so migrate() runs it and ignores SQLite's "duplicate column name" (a failed statement does not end a
+ * SQLite transaction).
+ */
+function addColumn(dialect: 'sqlite' | 'postgres', table: string, column: string): string {
+  return `ALTER TABLE ${table} ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}${column}`;
+}
+
+export function isAddColumn(statement: string): boolean {
+  return /^ALTER TABLE \w+ ADD COLUMN /.test(statement);
 }
 
 /** The tables and indexes the statements create, and the indexes they drop, by name. */

@@ -3,7 +3,18 @@ import { carriageOf, type Channel, type Conversion, type DomainEvent, type Domai
 import type { TypeStats } from '../domain/readiness.js';
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
 import { mismatchedFields } from '../domain/copy-comparison.js';
-import { decideCopy, occurrenceIdFor } from '../domain/ledger.js';
+import { pairingKeyOf, qualifiersOf } from '../domain/correlation-key.js';
+import {
+  CODAT_RETRY_HORIZON_MS,
+  SAME_TELLING_TOLERANCE_MS,
+  choosePairing,
+  decideCopy,
+  mergeQualifiers,
+  occurrenceIdFor,
+  placementOf,
+  type CopyToPair,
+  type PairingCandidate,
+} from '../domain/ledger.js';
 import {
   PartlySettled,
   type AppendResult,
@@ -19,7 +30,7 @@ import {
   type StoreCounts,
   type StoredWebhook,
 } from './cutover-store.js';
-import { existingObjectsQuery, schemaObjects, schemaStatements } from './schema.js';
+import { existingObjectsQuery, isAddColumn, schemaObjects, schemaStatements } from './schema.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
 /** Serialises schema migrations across replicas (the advisory lock space correlation keys use; a clash would only queue). */
@@ -32,6 +43,12 @@ function schemaVersion(statements: readonly string[]): string {
 
 interface OccurrenceRow extends Record<string, unknown> {
   id: string;
+  first_seen_at: number;
+  key_qualifiers: string | null;
+  legacy_role: string | null;
+  delivery_reason: string | null;
+  mismatched_fields: string | null;
+  window_closed_at: number | null;
   legacy_seen_at: number | null;
   events_seen_at: number | null;
   legacy_copy: string | null;
@@ -135,32 +152,70 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     });
   }
 
-  async function findOccurrence(tx: SqlExecutor, event: DomainEvent, channel: Channel, arrivedAt: number, windowMs: number, webhook: StoredWebhook, index: number) {
+  /**
+   * The occurrence a copy belongs to (docs/correlation.md): a strong key names it outright; a windowed key
+   * is paired by the pure rule of `choosePairing` over the occurrences of its pairing key placed near it.
+   */
+  async function findOccurrence(tx: SqlExecutor, event: DomainEvent, copy: CopyToPair, channel: Channel, policy: LedgerPolicy, webhook: StoredWebhook, index: number) {
     if (event.keyStrength === 'strong') {
       const id = occurrenceIdFor(event, '');
       const [row] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
       return { id, row: row ?? null };
     }
-    // A windowed key pairs with the earliest open occurrence that has no copy from this channel yet.
-    const [row] = await tx.query<OccurrenceRow>(
-      `SELECT * FROM occurrences
-       WHERE correlation_key = $1 AND ${seenColumn(channel)} IS NULL AND first_seen_at BETWEEN $2 AND $3
-       ORDER BY first_seen_at, id LIMIT 1`,
-      [event.correlationKey, arrivedAt - windowMs, arrivedAt + windowMs],
+    const at = copy.placement.at;
+    // A copy with no time of its own may be a late retry: look back over Codat's retry horizon too.
+    const from = at - (copy.placement.timed ? policy.windowMs : Math.max(policy.windowMs, CODAT_RETRY_HORIZON_MS));
+    const sourceType = driver.dialect === 'postgres' ? `(${copyColumn(channel)}::json -> 'source' ->> 'type')` : `json_extract(${copyColumn(channel)}, '$.source.type')`;
+    const rows = await tx.query<{ id: string; placed_at: number; key_qualifiers: string | null; same_seen: number | null; other_seen: number | null; same_source_type: string | null }>(
+      `SELECT id, occurred_at AS placed_at, key_qualifiers, ${seenColumn(channel)} AS same_seen, ${seenColumn(otherChannel(channel))} AS other_seen,
+         CASE WHEN ${seenColumn(channel)} IS NOT NULL AND occurred_at BETWEEN $4 AND $5 THEN ${sourceType} END AS same_source_type
+       FROM occurrences WHERE correlation_key = $1 AND occurred_at BETWEEN $2 AND $3`,
+      [pairingKeyOf(event), from, at + policy.windowMs, at - SAME_TELLING_TOLERANCE_MS, at + SAME_TELLING_TOLERANCE_MS],
     );
-    if (row) return { id: row.id, row };
-    // This very copy may have opened an occurrence already (a redelivery once retention forgot the
-    // inbox row): the ledger then sees it as a duplicate instead of inserting the same id again.
-    const id = occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`);
-    const [own] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
-    return { id, row: own ?? null };
+    const pairing = choosePairing(
+      copy,
+      rows.map((r): PairingCandidate => ({
+        id: r.id,
+        placedAt: Number(r.placed_at),
+        qualifiers: r.key_qualifiers ? (JSON.parse(r.key_qualifiers) as (string | null)[]) : [],
+        sameChannelSeen: r.same_seen != null,
+        sameChannelSourceType: r.same_source_type ?? null,
+        otherChannelSeen: r.other_seen != null,
+      })),
+      policy.windowMs,
+    );
+    // A new occurrence's id comes from this very copy: a redelivery once retention forgot the inbox row
+    // finds it again and is a duplicate instead of inserting the same id twice.
+    const id = pairing.kind === 'new' ? occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`) : pairing.occurrenceId;
+    const [row] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
+    return { id, row: row ?? null };
+  }
+
+  /**
+   * A copy that completes an occurrence whose window already closed (a retry hours late) moves that
+   * occurrence's figures rather than adding any: readiness counts each occurrence once.
+   */
+  async function recountClosed(tx: SqlExecutor, before: ClosingRow, after: ClosingRow) {
+    const hour = Math.floor(Number(before.first_seen_at) / HOUR_MS);
+    const delta = new Map<string, number>();
+    for (const figure of figuresOf(before)) delta.set(figure, (delta.get(figure) ?? 0) - 1);
+    for (const figure of figuresOf(after)) delta.set(figure, (delta.get(figure) ?? 0) + 1);
+    for (const [figure, n] of [...delta].sort(([a], [b]) => compareText(a, b))) {
+      if (n === 0) continue;
+      await tx.execute(
+        `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
+        [before.type, hour, figure, n],
+      );
+    }
   }
 
   async function settleEvent(tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy): Promise<CopyOutcome> {
     const channel = webhook.channel;
     const arrivedAt = webhook.receivedAt;
-    await tx.lockKey(event.correlationKey);
-    const { id, row } = await findOccurrence(tx, event, channel, arrivedAt, policy.windowMs, webhook, index);
+    const placement = placementOf(event.occurredAt, arrivedAt);
+    const qualifiers = qualifiersOf(event);
+    const { id, row } = await findOccurrence(tx, event, { placement, qualifiers, sourceType: source.type }, channel, policy, webhook, index);
     const copy: RecordedCopy = { event, source, arrivedAt };
     const otherSeenAt = row ? (row[seenColumn(otherChannel(channel))] as number | null) : null;
     const otherCopy = row?.[copyColumn(otherChannel(channel))];
@@ -197,23 +252,40 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const rescueAt = decision.action === 'hold' ? decision.rescueAt : null;
     const reason = deliver ? decision.reason : null;
     const role = channel === primary ? 'primary' : 'shadow';
+    const qualifiersText = qualifiers.length > 0 ? JSON.stringify(qualifiers) : null;
     if (!row) {
       await tx.execute(
-        `INSERT INTO occurrences (id, type, correlation_key, key_strength, company_id, first_seen_at,
+        `INSERT INTO occurrences (id, type, correlation_key, key_strength, company_id, first_seen_at, occurred_at, key_qualifiers,
            ${seenColumn(channel)}, ${copyColumn(channel)}, ${roleColumn(channel)}, delivered_via, delivery_reason, decided_at, rescue_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [id, event.type, event.correlationKey, event.keyStrength, event.companyId, arrivedAt, arrivedAt, JSON.stringify(copy), role,
-          deliver ? channel : null, reason, deliver ? arrivedAt : null, rescueAt],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [id, event.type, pairingKeyOf(event), event.keyStrength, event.companyId, arrivedAt, placement.at, qualifiersText, arrivedAt,
+          JSON.stringify(copy), role, deliver ? channel : null, reason, deliver ? arrivedAt : null, rescueAt],
       );
     } else {
+      const known = row.key_qualifiers ? (JSON.parse(row.key_qualifiers) as (string | null)[]) : [];
+      const merged = qualifiers.length > 0 ? JSON.stringify(mergeQualifiers(known, qualifiers)) : row.key_qualifiers;
       await tx.execute(
         `UPDATE occurrences SET ${seenColumn(channel)} = $2, ${copyColumn(channel)} = $3, ${roleColumn(channel)} = $8,
            delivered_via = COALESCE(delivered_via, $4), delivery_reason = COALESCE(delivery_reason, $5),
-           decided_at = COALESCE(decided_at, $6), rescue_at = $7, mismatched_fields = COALESCE($9, mismatched_fields)
+           decided_at = COALESCE(decided_at, $6), rescue_at = $7, mismatched_fields = COALESCE($9, mismatched_fields), key_qualifiers = $10
          WHERE id = $1`,
         [id, arrivedAt, JSON.stringify(copy), deliver ? channel : null, reason, deliver ? arrivedAt : null, deliver ? null : rescueAt ?? row.rescue_at,
-          role, completesPair ? mismatches.join(',') : null],
+          role, completesPair ? mismatches.join(',') : null, merged],
       );
+      if (row.window_closed_at != null) {
+        const before: ClosingRow = {
+          id, type: row.type, first_seen_at: Number(row.first_seen_at), legacy_seen_at: row.legacy_seen_at, events_seen_at: row.events_seen_at,
+          legacy_role: row.legacy_role, delivered_via: row.delivered_via, delivery_reason: row.delivery_reason, mismatched_fields: row.mismatched_fields,
+        };
+        await recountClosed(tx, before, {
+          ...before,
+          [seenColumn(channel)]: arrivedAt,
+          ...(channel === 'legacy' ? { legacy_role: role } : {}),
+          delivered_via: row.delivered_via ?? (deliver ? channel : null),
+          delivery_reason: row.delivery_reason ?? reason,
+          mismatched_fields: completesPair ? mismatches.join(',') : row.mismatched_fields,
+        });
+      }
     }
     if (deliver) await enqueueDelivery(tx, id, copy, decision.reason, arrivedAt);
     return outcome(reason);
@@ -242,7 +314,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     }
     // Every key of the webhook, in one order for all: concurrent settles (and replicas) that share
     // keys then queue on the first instead of each holding one the other waits for (deadlock).
-    for (const key of [...new Set(conversion.events.map((event) => event.correlationKey))].sort()) await tx.lockKey(key);
+    for (const key of [...new Set(conversion.events.map(pairingKeyOf))].sort()) await tx.lockKey(key);
     const copies: CopyOutcome[] = [];
     for (const [index, event] of conversion.events.entries()) {
       copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
@@ -280,7 +352,13 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         // (SHARE) before it finds the index there, so a replica (re)starting beside running ones would stall their
         // appends and could deadlock with their settles (which lock occurrences, then inbox).
         if (await isCurrent(tx, statements, version)) return;
-        for (const statement of statements) await tx.execute(statement);
+        for (const statement of statements) {
+          try {
+            await tx.execute(statement);
+          } catch (error) {
+            if (!(driver.dialect === 'sqlite' && isAddColumn(statement) && /duplicate column name/.test(String(error)))) throw error;
+          }
+        }
         await tx.execute(
           `INSERT INTO cutover_schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
           [version],

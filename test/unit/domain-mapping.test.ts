@@ -4,6 +4,8 @@
  * the new-format sample of the same occurrence (they share company, connection, push operation
  * and sync ids; their AlertId/id differ on purpose).
  */
+import { pairingKeyOf, qualifiersOf } from '../../src/domain/correlation-key.js';
+import { qualifiersAgree } from '../../src/domain/ledger.js';
 import { describe, expect, it } from 'vitest';
 import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEvent, type DomainEventType } from '../../src/domain/domain-event.js';
 import { convertEventWebhook } from '../../src/events/event-webhook-mapper.js';
@@ -43,8 +45,11 @@ describe('one occurrence, two channels, the same domain events', () => {
     const fromEvents = events(convertEventWebhook(loadSample(event))).filter((e) => e.type === type);
     expect(fromLegacy).toHaveLength(1);
     const [legacyEvent] = fromLegacy;
-    const twin = fromEvents.find((e) => e.correlationKey === legacyEvent?.correlationKey);
-    expect(twin, `no ${type} with key ${legacyEvent?.correlationKey} from ${event}`).toBeDefined();
+    // The ledger pairs on the pairing key, where every key part both copies carry agrees.
+    const twin = fromEvents.find(
+      (e) => legacyEvent !== undefined && pairingKeyOf(e) === pairingKeyOf(legacyEvent) && qualifiersAgree(qualifiersOf(e), qualifiersOf(legacyEvent)),
+    );
+    expect(twin, `no ${type} pairing with ${legacyEvent?.correlationKey} from ${event}`).toBeDefined();
     expect(twin?.keyStrength).toBe(legacyEvent?.keyStrength);
     expect(twin?.companyId).toBe(legacyEvent?.companyId);
     const skipped = new Set(NOT_COMPARED[type] ?? []);

@@ -151,7 +151,7 @@ const SAMPLE_EXPECTATIONS: Record<string, readonly Expected[]> = {
   'event-connection.connected.json': [connectionEvent('connection.connected', { status: 'Linked', integrationKey: 'gbol' })],
   'event-connection.created.json': [connectionEvent('connection.created', { status: 'PendingAuth', integrationKey: 'gbol' })],
   'event-connection.deleted.json': [
-    { type: 'connection.deleted', key: `connection.deleted|${COMPANY}`, strength: 'windowed', companyId: COMPANY, connectionId: CONNECTION, data: {} },
+    { type: 'connection.deleted', key: `connection.deleted|${COMPANY}|${CONNECTION}`, strength: 'windowed', companyId: COMPANY, connectionId: CONNECTION, data: {} },
   ],
   'event-connection.disconnected.json': [connectionEvent('connection.disconnected', { status: 'Deauthorized', integrationKey: 'gbol' })],
   'event-connection.failed.json': [connectionEvent('connection.failed', { status: 'PendingAuth' })],

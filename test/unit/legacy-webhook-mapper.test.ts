@@ -187,7 +187,7 @@ const SAMPLE_EXPECTATIONS: readonly SampleExpectation[] = [
   {
     file: 'legacy-SyncConnectionDeleted.json',
     type: 'connection.deleted',
-    key: `connection.deleted|${COMPANY}`,
+    key: `connection.deleted|${COMPANY}|-`,
     strength: 'windowed',
     companyId: COMPANY,
     connectionId: null,
@@ -224,7 +224,9 @@ describe('convertLegacyWebhook over the legacy samples', () => {
     const conversion = convertLegacyWebhook(sample);
 
     expect(conversion.source).toEqual({ channel: 'legacy', id: sample['AlertId'], type: sample['RuleType'] });
-    expect(onlyEvent(conversion)).toEqual({
+    // What pairs copies (pairing key and qualifiers) is checked against the other channel in domain-mapping.test.ts.
+    const { pairingKey: _pairingKey, keyQualifiers: _keyQualifiers, ...event } = onlyEvent(conversion);
+    expect(event).toEqual({
       type: expected.type,
       correlationKey: expected.key,
       keyStrength: expected.strength,
@@ -419,7 +421,8 @@ describe('convertLegacyWebhook missing or malformed Data', () => {
     const event = convertOne(input);
 
     expect(event.type).toBe('connection.deleted');
-    expect(event.correlationKey).toBe(`connection.deleted|${COMPANY}`);
+    expect(event.correlationKey).toBe(`connection.deleted|${COMPANY}|${CONNECTION}`);
+    expect(event.pairingKey).toBe(`connection.deleted|${COMPANY}`);
     expect(event.connectionId).toBe(CONNECTION);
     expect(event.data).toEqual({});
   });
@@ -517,12 +520,13 @@ describe('convertLegacyWebhook connection transitions', () => {
     expect(event.data['status']).toBe('Suspended');
   });
 
-  it('when the new status is absent or null, then it is connection.deleted keyed on the company only', () => {
+  it('when the new status is absent or null, then it is connection.deleted paired on the company, the connection where it is given', () => {
     for (const data of [{ oldStatus: 'Linked' }, { oldStatus: 'Linked', newStatus: null }]) {
       const event = convertOne(body('DataConnectionStatusChanged', data));
 
       expect(event.type).toBe('connection.deleted');
-      expect(event.correlationKey).toBe(`connection.deleted|${COMPANY}`);
+      expect(event.pairingKey).toBe(`connection.deleted|${COMPANY}`);
+      expect(event.keyQualifiers).toEqual([event.connectionId]);
     }
   });
 
@@ -559,12 +563,12 @@ describe('convertLegacyWebhook writes', () => {
     });
   });
 
-  it('when the status differs only in case, then the key uses the canonical status and data keeps the received one', () => {
-    const event = convertOne(writeBody('success'));
+  it.each(['success', 'Successful', 'SUCCESS'])('when the status is spelled %s, then key and data use the enum spelling Success (as the new channel sends it)', (status) => {
+    const event = convertOne(writeBody(status));
 
     expect(event.type).toBe('write.succeeded');
     expect(event.correlationKey).toBe(`write|${PUSH_KEY}|Success`);
-    expect(event.data['status']).toBe('success');
+    expect(event.data['status']).toBe('Success');
   });
 
   it('when TimedOut arrives from both legacy rules, then both yield the same type and strong key (one occurrence)', () => {
