@@ -6,6 +6,7 @@
  * Run by test/unit/sqlite-cutover-store.test.ts and test/integration/postgres-cutover-store.test.ts.
  * `makeStore` must hand out a migrated, empty store each time.
  */
+import { buildKey, optionalPart } from '../../src/domain/correlation-key.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel, DomainEvent, KeyStrength, WebhookSource } from '../../src/domain/domain-event.js';
 import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
@@ -583,6 +584,105 @@ export function describeCutoverStoreContract(
           expect(payloads.map((p) => [p.id, p.source.channel])).toEqual([[primary.occurrenceId, delivering]]);
         });
       }
+    });
+
+    describe('pairing what Codat tells as one occurrence', () => {
+      const HOUR = 3_600_000;
+      const iso = (at: number) => new Date(at).toISOString();
+      let datasetSequence = 0;
+      /** `dataset.synced` for one company, paired on the company with the connection and data type as qualifiers. */
+      function datasetEvent(connectionId: string | null, occurredAt: number | null, company = `company-ds-${(datasetSequence += 1)}`): DomainEvent {
+        return buildDomainEvent({
+          type: 'dataset.synced',
+          keyStrength: 'windowed',
+          ...buildKey(['dataset.synced', company, optionalPart(connectionId), optionalPart('invoices')]),
+          occurredAt: occurredAt === null ? null : iso(occurredAt),
+          companyId: company,
+          connectionId,
+          data: { dataType: 'invoices' },
+        });
+      }
+      const legacySource = (type = 'Data sync completed'): WebhookSource => ({ channel: 'legacy', id: null, type });
+      const eventsSource = (type = 'read.completed'): WebhookSource => ({ channel: 'events', id: null, type });
+
+      it('when the legacy copy has no connection id, then it pairs with the new copy that has one (either order), and one is delivered', async () => {
+        for (const legacyFirst of [true, false]) {
+          const withConnection = datasetEvent('conn-a', T0);
+          const withoutConnection: DomainEvent = { ...datasetEvent(null, null, withConnection.companyId ?? ''), occurredAt: null };
+          const [first, second] = legacyFirst
+            ? [await copyOf(withoutConnection, 'legacy', T0 + 500, eventsPrimary, legacySource()), await copyOf(withConnection, 'events', T0 + 900, eventsPrimary, eventsSource())]
+            : [await copyOf(withConnection, 'events', T0 + 500, eventsPrimary, eventsSource()), await copyOf(withoutConnection, 'legacy', T0 + 900, eventsPrimary, legacySource())];
+          expect(second.occurrenceId).toBe(first.occurrenceId);
+        }
+        expect(await claimPayloads()).toHaveLength(2);
+        expect((await store.counts()).held).toBe(0);
+      });
+
+      it('when a copy carries a connection, then it pairs with its own connection\'s occurrence and never with another connection\'s', async () => {
+        const company = 'company-two-connections';
+        const onA = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0, legacyPrimary, eventsSource());
+        const onB = await copyOf(datasetEvent('conn-b', T0 + 100, company), 'events', T0 + 100, legacyPrimary, eventsSource());
+        const legacyB = await copyOf({ ...datasetEvent('conn-b', null, company) }, 'legacy', T0 + 200, legacyPrimary, legacySource());
+        const legacyA = await copyOf({ ...datasetEvent('conn-a', null, company) }, 'legacy', T0 + 300, legacyPrimary, legacySource());
+
+        expect(legacyB.occurrenceId).toBe(onB.occurrenceId);
+        expect(legacyA.occurrenceId).toBe(onA.occurrenceId);
+        expect(legacyA.mismatches).toEqual([]);
+      });
+
+      it('when a new-format copy is retried 27 h late after the key recurred hourly, then it pairs with its own twin by its generatedDate', async () => {
+        const company = 'company-hourly';
+        const legacyIds: string[] = [];
+        for (let hour = 0; hour < 28; hour += 1) {
+          legacyIds.push((await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + hour * HOUR + 2_000, legacyPrimary, legacySource())).occurrenceId);
+          // Every hour's new copy arrives on time, except the first one's.
+          if (hour > 0) await copyOf(datasetEvent('conn-a', T0 + hour * HOUR, company), 'events', T0 + hour * HOUR + 3_000, legacyPrimary, eventsSource());
+        }
+        const late = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0 + 27 * HOUR + 35 * 60_000, legacyPrimary, eventsSource());
+
+        expect(late.occurrenceId).toBe(legacyIds[0]);
+        expect(late.action).toBe('match');
+        expect(await claimPayloads(T0 + 30 * HOUR)).toHaveLength(28);
+      });
+
+      it('when a legacy copy (no time of its own) arrives hours late, then it pairs with the new copy that only the other channel carried', async () => {
+        const company = 'company-late-legacy';
+        const first = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0, legacyPrimary, eventsSource());
+        const second = await copyOf(datasetEvent('conn-a', T0 + HOUR, company), 'events', T0 + HOUR, legacyPrimary, eventsSource());
+        const secondLegacy = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + HOUR + 1_000, legacyPrimary, legacySource());
+        expect(await store.rescueDue(T0 + 5 * HOUR, 100)).toHaveLength(1);
+        const lateLegacy = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + 5 * HOUR, legacyPrimary, legacySource());
+
+        expect(secondLegacy.occurrenceId).toBe(second.occurrenceId);
+        expect(lateLegacy.occurrenceId).toBe(first.occurrenceId);
+        expect(lateLegacy.action).toBe('match');
+        expect(await claimPayloads(T0 + 6 * HOUR)).toHaveLength(2);
+      });
+
+      it('when one channel tells one read twice under two event types, then the second telling is a duplicate, and a later read is not', async () => {
+        const company = 'company-first-read';
+        const initial = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0 + 1_000, eventsPrimary, eventsSource('read.completed.initial'));
+        const retold = await copyOf(datasetEvent('conn-a', T0 + 40, company), 'events', T0 + 1_500, eventsPrimary, eventsSource('read.completed'));
+        const nextRead = await copyOf(datasetEvent('conn-a', T0 + 10 * 60_000, company), 'events', T0 + 10 * 60_000, eventsPrimary, eventsSource('read.completed'));
+
+        expect(initial.action).toBe('deliver');
+        expect(retold).toMatchObject({ occurrenceId: initial.occurrenceId, action: 'duplicate' });
+        expect(nextRead.occurrenceId).not.toBe(initial.occurrenceId);
+        expect(nextRead.action).toBe('deliver');
+        expect(await claimPayloads()).toHaveLength(2);
+      });
+
+      it('when a twin completes an occurrence after its window closed, then readiness counts the occurrence once, as seen on both channels', async () => {
+        const company = 'company-closed-window';
+        await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0, legacyPrimary, legacySource());
+        expect(await store.closeWindows(T0 + WINDOW_MS + 1, WINDOW_MS, 100)).toHaveLength(1);
+        const late = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0 + 20 * HOUR, legacyPrimary, eventsSource());
+        expect(late.action).toBe('match');
+        expect(await store.closeWindows(T0 + 21 * HOUR, WINDOW_MS, 100)).toEqual([]);
+
+        const [stats] = await store.cutoverStats(T0 - HOUR);
+        expect(stats).toMatchObject({ type: 'dataset.synced', both: 1, legacyOnly: 0, eventsOnly: 0, delivered: 1 });
+      });
     });
 
     describe('settling a batch', () => {
