@@ -65,7 +65,14 @@ export function decideCopy(ctx: CopyContext): CopyDecision {
 
 // --- Pairing: which occurrence a new copy belongs to ------------------------------------------
 
-/** Codat's new service retries for about 27 h 35 min (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+/** Codat's new service: each attempt waits this long after the previous one failed (REFERENCE §8.1). */
+const MINUTE_MS = 60_000;
+export const CODAT_RETRY_DELAYS_MS: readonly number[] = [0, 5_000, 5 * MINUTE_MS, 30 * MINUTE_MS, 120 * MINUTE_MS, 300 * MINUTE_MS, 600 * MINUTE_MS, 600 * MINUTE_MS];
+
+/** When each attempt is made, counted from the first: the last one about 27 h 35 min later. */
+const CODAT_RETRY_OFFSETS_MS: readonly number[] = CODAT_RETRY_DELAYS_MS.map((_, i) => CODAT_RETRY_DELAYS_MS.slice(0, i + 1).reduce((a, b) => a + b, 0));
+
+/** How long after an occurrence Codat may still deliver a copy of it. */
 export const CODAT_RETRY_HORIZON_MS = 28 * 3600_000;
 
 /** Codat replays missed messages of the previous two weeks: their `generatedDate` is that old, and still true. */
@@ -139,8 +146,9 @@ function specificity(a: readonly (string | null)[], b: readonly (string | null)[
  * The pairing rule (docs/correlation.md): a copy joins the occurrence of its key that its channel has not
  * carried yet, placed within the window of it — the most specific, then the earliest (first with first, when
  * one key repeats within a window). A copy with no
- * time of its own (legacy bodies carry none) that finds none may be a retry of an old one: it then joins
- * the oldest occurrence of its key that only the other channel carried within Codat's retry horizon.
+ * time of its own (legacy bodies carry none) that finds none may be a retry of an old one: it then joins an
+ * occurrence of its key that only the other channel carried within Codat's retry horizon, one that Codat's
+ * retry schedule puts at this arrival first, else the oldest.
  */
 export function choosePairing(copy: CopyToPair, candidates: readonly PairingCandidate[], windowMs: number): Pairing {
   const at = copy.placement.at;
@@ -164,10 +172,13 @@ export function choosePairing(copy: CopyToPair, candidates: readonly PairingCand
   if (twin) return { kind: 'pair', occurrenceId: twin.id };
 
   if (!copy.placement.timed) {
-    const [oldest] = agreeing
+    // Of the occurrences it could be a retry of, the ones Codat's schedule would retry at this very time
+    // first (each attempt a window wide), so that a repeat whose twin was lost is not taken instead.
+    const onSchedule = (c: PairingCandidate) => CODAT_RETRY_OFFSETS_MS.some((offset) => Math.abs(at - c.placedAt - offset) <= windowMs);
+    const [likeliest] = agreeing
       .filter((c) => !c.sameChannelSeen && c.otherChannelSeen && c.placedAt < at - windowMs && c.placedAt >= at - CODAT_RETRY_HORIZON_MS)
-      .sort((a, b) => a.placedAt - b.placedAt || (a.id < b.id ? -1 : 1));
-    if (oldest) return { kind: 'pair', occurrenceId: oldest.id };
+      .sort((a, b) => Number(onSchedule(b)) - Number(onSchedule(a)) || a.placedAt - b.placedAt || (a.id < b.id ? -1 : 1));
+    if (likeliest) return { kind: 'pair', occurrenceId: likeliest.id };
   }
   return { kind: 'new' };
 }
