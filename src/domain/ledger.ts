@@ -72,6 +72,9 @@ export const CODAT_RETRY_DELAYS_MS: readonly number[] = [0, 5_000, 5 * MINUTE_MS
 /** When each attempt is made, counted from the first: the last one about 27 h 35 min later. */
 const CODAT_RETRY_OFFSETS_MS: readonly number[] = CODAT_RETRY_DELAYS_MS.map((_, i) => CODAT_RETRY_DELAYS_MS.slice(0, i + 1).reduce((a, b) => a + b, 0));
 
+/** How far an attempt may stray from its schedule: eight attempts that each time out after 15 s, and slack. */
+const RETRY_TIMING_TOLERANCE_MS = 5 * MINUTE_MS;
+
 /** How long after an occurrence Codat may still deliver a copy of it. */
 export const CODAT_RETRY_HORIZON_MS = 28 * 3600_000;
 
@@ -147,8 +150,8 @@ function specificity(a: readonly (string | null)[], b: readonly (string | null)[
  * carried yet, placed within the window of it — the most specific, then the earliest (first with first, when
  * one key repeats within a window). A copy with no
  * time of its own (legacy bodies carry none) that finds none may be a retry of an old one: it then joins an
- * occurrence of its key that only the other channel carried within Codat's retry horizon, one that Codat's
- * retry schedule puts at this arrival first, else the oldest.
+ * occurrence of its key that only the other channel carried and that Codat's retry schedule would retry at
+ * this arrival (the latest such).
  */
 export function choosePairing(copy: CopyToPair, candidates: readonly PairingCandidate[], windowMs: number): Pairing {
   const at = copy.placement.at;
@@ -172,13 +175,13 @@ export function choosePairing(copy: CopyToPair, candidates: readonly PairingCand
   if (twin) return { kind: 'pair', occurrenceId: twin.id };
 
   if (!copy.placement.timed) {
-    // Of the occurrences it could be a retry of, the ones Codat's schedule would retry at this very time
-    // first (each attempt a window wide), so that a repeat whose twin was lost is not taken instead.
-    const onSchedule = (c: PairingCandidate) => CODAT_RETRY_OFFSETS_MS.some((offset) => Math.abs(at - c.placedAt - offset) <= windowMs);
-    const [likeliest] = agreeing
-      .filter((c) => !c.sameChannelSeen && c.otherChannelSeen && c.placedAt < at - windowMs && c.placedAt >= at - CODAT_RETRY_HORIZON_MS)
-      .sort((a, b) => Number(onSchedule(b)) - Number(onSchedule(a)) || a.placedAt - b.placedAt || (a.id < b.id ? -1 : 1));
-    if (likeliest) return { kind: 'pair', occurrenceId: likeliest.id };
+    // Only an occurrence that Codat's schedule would retry at this very arrival: any older one could be a
+    // repeat of the key whose twin is lost, and taking it would swallow this copy's own occurrence.
+    const onSchedule = (c: PairingCandidate) => CODAT_RETRY_OFFSETS_MS.some((offset) => Math.abs(at - c.placedAt - offset) <= RETRY_TIMING_TOLERANCE_MS);
+    const [nearest] = agreeing
+      .filter((c) => !c.sameChannelSeen && c.otherChannelSeen && c.placedAt < at - windowMs && onSchedule(c))
+      .sort((a, b) => b.placedAt - a.placedAt || (a.id < b.id ? -1 : 1));
+    if (nearest) return { kind: 'pair', occurrenceId: nearest.id };
   }
   return { kind: 'new' };
 }

@@ -645,18 +645,21 @@ export function describeCutoverStoreContract(
         expect(await claimPayloads(T0 + 30 * HOUR)).toHaveLength(28);
       });
 
-      it('when a legacy copy (no time of its own) arrives hours late, then it pairs with the new copy that only the other channel carried', async () => {
+      it('when a legacy copy (no time of its own) arrives when Codat\'s schedule retries it, then it pairs with the new copy only the other channel carried; off schedule, it is its own occurrence', async () => {
         const company = 'company-late-legacy';
         const first = await copyOf(datasetEvent('conn-a', T0, company), 'events', T0, legacyPrimary, eventsSource());
         const second = await copyOf(datasetEvent('conn-a', T0 + HOUR, company), 'events', T0 + HOUR, legacyPrimary, eventsSource());
         const secondLegacy = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + HOUR + 1_000, legacyPrimary, legacySource());
-        expect(await store.rescueDue(T0 + 5 * HOUR, 100)).toHaveLength(1);
-        const lateLegacy = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + 5 * HOUR, legacyPrimary, legacySource());
+        expect(await store.rescueDue(T0 + 2 * HOUR, 100)).toHaveLength(1);
+        // Codat's fifth attempt: 5 s + 5 min + 30 min + 2 h after the first (plus the time the attempts took).
+        const retried = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + 2 * HOUR + 35 * 60_000 + 40_000, legacyPrimary, legacySource());
+        // Nothing Codat would retry at 3 h 10 min: a repeat whose new copy is lost, not a retry.
+        const offSchedule = await copyOf(datasetEvent('conn-a', null, company), 'legacy', T0 + 3 * HOUR + 10 * 60_000, legacyPrimary, legacySource());
 
         expect(secondLegacy.occurrenceId).toBe(second.occurrenceId);
-        expect(lateLegacy.occurrenceId).toBe(first.occurrenceId);
-        expect(lateLegacy.action).toBe('match');
-        expect(await claimPayloads(T0 + 6 * HOUR)).toHaveLength(2);
+        expect(retried).toMatchObject({ occurrenceId: first.occurrenceId, action: 'match' });
+        expect(offSchedule.action).toBe('deliver');
+        expect(await claimPayloads(T0 + 6 * HOUR)).toHaveLength(3);
       });
 
       it('when one channel tells one read twice under two event types, then the second telling is a duplicate, and a later read is not', async () => {
