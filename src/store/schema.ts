@@ -18,8 +18,11 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
       detail TEXT,
       claimed_until BIGINT NOT NULL DEFAULT 0,
       processed_at BIGINT,
+      settle_failures INTEGER NOT NULL DEFAULT 0,
       UNIQUE (channel, dedupe_key)
     )`,
+    // Databases made before the column existed: added in place (migrate runs this idempotently on SQLite too).
+    `ALTER TABLE inbox ADD COLUMN IF NOT EXISTS settle_failures INTEGER NOT NULL DEFAULT 0`,
     // One small partial index per state a query looks for, instead of one (state, …) index that every
     // append and every settle rewrote: each stored webhook now costs two index writes fewer.
     `CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (id) WHERE state = 'pending'`,
@@ -77,6 +80,25 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
     `DROP INDEX IF EXISTS deliveries_state`,
   ];
 }
+
+const ADD_COLUMN = /^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) /;
+
+/**
+ * How one statement is run so that running it again changes nothing. SQLite has no `ADD COLUMN IF NOT EXISTS`:
+ * there the statement runs without the clause, and only when `skipIfColumn` names a column that is missing.
+ */
+export function idempotentStatement(
+  dialect: 'sqlite' | 'postgres',
+  statement: string,
+): { readonly sql: string; readonly skipIfColumn?: { readonly table: string; readonly column: string } } {
+  const added = ADD_COLUMN.exec(statement);
+  if (dialect === 'postgres' || !added) return { sql: statement };
+  const [, table = '', column = ''] = added;
+  return { sql: statement.replace(' IF NOT EXISTS', ''), skipIfColumn: { table, column } };
+}
+
+/** Whether column $2 of table $1 exists (SQLite only: PostgreSQL adds columns with `IF NOT EXISTS`). */
+export const SQLITE_COLUMN_EXISTS = `SELECT 1 AS found FROM pragma_table_info($1) WHERE name = $2`;
 
 /** The tables and indexes the statements create, and the indexes they drop, by name. */
 export function schemaObjects(statements: readonly string[]): { readonly created: string[]; readonly dropped: string[] } {
