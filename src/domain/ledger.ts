@@ -18,7 +18,9 @@ const OCCURRENCE_NAMESPACE = '6f3d2a4e-9a51-4c1e-8d0b-2b7c9e1f4a60';
  */
 export function occurrenceIdFor(event: DomainEvent, firstCopyRef: string): string {
   const name = event.keyStrength === 'strong' ? event.correlationKey : `${event.correlationKey}|${firstCopyRef}`;
-  return uuidv5(name, OCCURRENCE_NAMESPACE);
+  // Over the UTF-8 bytes, which is what uuid hashes for a string too (the same ids), except that a lone
+  // surrogate becomes U+FFFD instead of making uuid's encodeURIComponent throw a URIError.
+  return uuidv5(Buffer.from(name, 'utf8'), OCCURRENCE_NAMESPACE);
 }
 
 export type DeliveryReason = 'primary' | 'only-channel' | 'rescued';

@@ -28,19 +28,6 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
     });
 }
 
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
-
-/**
- * Identifiers with a control character (e.g. a NUL escaped in the JSON) are quarantined as invalid: PostgreSQL
- * text cannot hold a NUL, so such an event could never be settled there and would be claimed again at every
- * lease, and no Codat id (UUIDs, keys, statuses) has one. Both stores treat it the same way.
- */
-function rejectControlCharacters(conversion: Conversion): Conversion {
-  if (conversion.kind !== 'converted') return conversion;
-  const bad = conversion.events.some((e) => [e.correlationKey, e.companyId, e.connectionId].some((v) => v != null && CONTROL_CHARACTER.test(v)));
-  return bad ? { kind: 'invalid', source: conversion.source, reason: 'control_character_in_identifier' } : conversion;
-}
-
 export interface WebhookProcessor {
   /** Something was stored: drain soon. */
   wake(): void;
@@ -96,7 +83,8 @@ export function createWebhookProcessor(deps: {
     } catch {
       return { kind: 'invalid', source: { channel: webhook.channel, id: null, type: null }, reason: 'malformed_json' };
     }
-    return rejectControlCharacters(converters[webhook.channel](body));
+    // Identifiers neither database can hold are quarantined by the store (src/domain/conversion-screening.ts).
+    return converters[webhook.channel](body);
   }
 
   function count(webhook: StoredWebhook, result: SettleResult): void {
@@ -124,14 +112,21 @@ export function createWebhookProcessor(deps: {
           const webhook = batch[i];
           if (webhook && result) count(webhook, result);
         });
+      const policy = await policyFor(items.map((item) => item.conversion));
       try {
-        countAll(await store.settleBatch(items, await policyFor(items.map((item) => item.conversion))));
+        countAll(await store.settleBatch(items, policy));
+        settled += batch.length;
       } catch (error) {
-        // What committed is counted now (it will not be claimed again); the rest is retried from the inbox.
-        if (error instanceof PartlySettled) countAll(error.settled);
-        throw error;
+        if (!(error instanceof PartlySettled)) throw error;
+        // What committed is counted now (it will not be claimed again). What failed keeps its lease, so the pass
+        // goes on with the next batch, and it is claimed again when the lease ends (or quarantined, at the bound).
+        countAll(error.settled);
+        settled += error.settled.filter((result) => result !== undefined).length;
+        logger.warn('some stored webhooks could not be settled; they are retried when their lease ends', {
+          failed: error.settled.filter((result) => result === undefined).length,
+          error: String(error.failure),
+        });
       }
-      settled += batch.length;
       // Let requests in between batches: SQLite work is synchronous and would otherwise hold the loop.
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
+import { identifierProblem } from '../domain/conversion-screening.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { HttpError, bodyReadFailure } from '../http/http-error.js';
@@ -95,7 +96,9 @@ function bodyId(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const record = body as Record<string, unknown>;
   const id = Object.hasOwn(record, 'AlertId') ? record.AlertId : Object.hasOwn(record, 'id') ? record.id : null;
-  return typeof id === 'string' && id.length > 0 && id.length <= MAX_DEDUPE_KEY_LENGTH ? id : null;
+  // An id with a NUL could not be stored on PostgreSQL (a 503 for ever) and one with a lone surrogate is stored
+  // differently by the two databases: the body's hash is the key instead.
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_DEDUPE_KEY_LENGTH && identifierProblem(id) === null ? id : null;
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');

@@ -99,9 +99,16 @@ export interface StoreCounts {
 }
 
 /**
- * Thrown by `settleBatch` when some of the batch committed and some did not (PostgreSQL settles each
- * webhook in a transaction of its own): `settled[i]` is the result of the i-th item, undefined where it
- * failed and stays pending for the next claim. The caller can still count what did settle.
+ * Failed settles after which a webhook is quarantined (`settle_failed:<code>`) instead of claimed again.
+ * Only failures that are about the webhook count (src/store/settle-failure.ts); a lost connection or a
+ * deadlock never does. A replay of the quarantine starts the count again.
+ */
+export const MAX_SETTLE_FAILURES = 3;
+
+/**
+ * Thrown by `settleBatch` when some of the batch committed and some did not: `settled[i]` is
+ * the result of the i-th item, undefined where it failed and stays pending for the next claim (or, after
+ * MAX_SETTLE_FAILURES, it is the quarantine's result). The caller can still count what did settle.
  */
 export class PartlySettled extends Error {
   constructor(
@@ -128,11 +135,15 @@ export interface CutoverStore {
   releaseLeases(): Promise<void>;
   /** Leases pending inbox rows to this process (several replicas may claim concurrently). */
   claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
-  /** Runs the ledger over one webhook's conversion and settles the inbox row, atomically. */
+  /**
+   * Runs the ledger over one webhook's conversion and settles the inbox row, atomically. A failure is
+   * rethrown; after MAX_SETTLE_FAILURES of those that count, the webhook is quarantined instead.
+   */
   settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
   /**
-   * `settle` for a claimed batch, committed together where the database allows it (group commit). Where it
-   * does not (PostgreSQL), a failure after some items committed throws `PartlySettled`.
+   * `settle` for a claimed batch, committed together where the database allows it (group commit). A webhook
+   * that fails never takes the others down with it (they settle in transactions of their own); when any
+   * failed and is still pending, `PartlySettled` says which.
    */
   settleBatch(items: readonly { readonly webhook: StoredWebhook; readonly conversion: Conversion }[], policy: LedgerPolicy): Promise<SettleResult[]>;
   /** Delivers held occurrences whose grace period is over and whose primary copy never came. */

@@ -18,8 +18,11 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
       detail TEXT,
       claimed_until BIGINT NOT NULL DEFAULT 0,
       processed_at BIGINT,
+      settle_failures INTEGER NOT NULL DEFAULT 0,
       UNIQUE (channel, dedupe_key)
     )`,
+    // Databases made before the column existed: added in place (migrate runs this idempotently on SQLite too).
+    `ALTER TABLE inbox ADD COLUMN IF NOT EXISTS settle_failures INTEGER NOT NULL DEFAULT 0`,
     // One small partial index per state a query looks for, instead of one (state, …) index that every
     // append and every settle rewrote: each stored webhook now costs two index writes fewer.
     `CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (id) WHERE state = 'pending'`,
@@ -49,8 +52,8 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
     )`,
     // Where each occurrence stands in time (Codat's `generatedDate` when a copy had one we trust, else the
     // first arrival) and the key parts a copy may lack: what pairing reads (docs/correlation.md).
-    addColumn(dialect, 'occurrences', 'occurred_at BIGINT'),
-    addColumn(dialect, 'occurrences', 'key_qualifiers TEXT'),
+    `ALTER TABLE occurrences ADD COLUMN IF NOT EXISTS occurred_at BIGINT`,
+    `ALTER TABLE occurrences ADD COLUMN IF NOT EXISTS key_qualifiers TEXT`,
     `UPDATE occurrences SET occurred_at = first_seen_at WHERE occurred_at IS NULL`,
     `CREATE INDEX IF NOT EXISTS occurrences_pairing ON occurrences (correlation_key, occurred_at)`,
     `DROP INDEX IF EXISTS occurrences_key`,
@@ -84,18 +87,24 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
   ];
 }
 
+const ADD_COLUMN = /^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) /;
+
 /**
- * A column added after the table's first release. PostgreSQL skips one already there; SQLite has no such
- * clause, so migrate() runs it and ignores SQLite's "duplicate column name" (a failed statement does not end a
- * SQLite transaction).
+ * How one statement is run so that running it again changes nothing. SQLite has no `ADD COLUMN IF NOT EXISTS`:
+ * there the statement runs without the clause, and only when `skipIfColumn` names a column that is missing.
  */
-function addColumn(dialect: 'sqlite' | 'postgres', table: string, column: string): string {
-  return `ALTER TABLE ${table} ADD COLUMN ${dialect === 'postgres' ? 'IF NOT EXISTS ' : ''}${column}`;
+export function idempotentStatement(
+  dialect: 'sqlite' | 'postgres',
+  statement: string,
+): { readonly sql: string; readonly skipIfColumn?: { readonly table: string; readonly column: string } } {
+  const added = ADD_COLUMN.exec(statement);
+  if (dialect === 'postgres' || !added) return { sql: statement };
+  const [, table = '', column = ''] = added;
+  return { sql: statement.replace(' IF NOT EXISTS', ''), skipIfColumn: { table, column } };
 }
 
-export function isAddColumn(statement: string): boolean {
-  return /^ALTER TABLE \w+ ADD COLUMN /.test(statement);
-}
+/** Whether column $2 of table $1 exists (SQLite only: PostgreSQL adds columns with `IF NOT EXISTS`). */
+export const SQLITE_COLUMN_EXISTS = `SELECT 1 AS found FROM pragma_table_info($1) WHERE name = $2`;
 
 /** The tables and indexes the statements create, and the indexes they drop, by name. */
 export function schemaObjects(statements: readonly string[]): { readonly created: string[]; readonly dropped: string[] } {

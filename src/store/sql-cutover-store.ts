@@ -15,7 +15,9 @@ import {
   type CopyToPair,
   type PairingCandidate,
 } from '../domain/ledger.js';
+import { escapeUnsafeText, screenConversion } from '../domain/conversion-screening.js';
 import {
+  MAX_SETTLE_FAILURES,
   PartlySettled,
   type AppendResult,
   type ClosedOccurrence,
@@ -30,7 +32,8 @@ import {
   type StoreCounts,
   type StoredWebhook,
 } from './cutover-store.js';
-import { existingObjectsQuery, isAddColumn, schemaObjects, schemaStatements } from './schema.js';
+import { SQLITE_COLUMN_EXISTS, existingObjectsQuery, idempotentStatement, schemaObjects, schemaStatements } from './schema.js';
+import { classifySettleFailure } from './settle-failure.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
 /** Serialises schema migrations across replicas (the advisory lock space correlation keys use; a clash would only queue). */
@@ -108,6 +111,12 @@ function compareKeys(a: NewWebhook, b: NewWebhook): number {
   return compareText(a.channel, b.channel) || compareText(a.dedupeKey, b.dedupeKey);
 }
 
+/**
+ * The dedupe key as both databases store it alike: PostgreSQL refuses a NUL, and the two drivers write a lone
+ * surrogate differently (and read it back as something else than was written). The receiver makes none such.
+ */
+const storedKey = (webhook: NewWebhook): string => escapeUnsafeText(webhook.dedupeKey);
+
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
 
@@ -131,7 +140,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const params: unknown[] = [];
     const rows = chunk.map((w) => {
       const base = params.length;
-      params.push(w.channel, w.endpoint, w.dedupeKey, w.receivedAt, JSON.stringify(w.headers), w.body, w.state, w.detail);
+      params.push(w.channel, w.endpoint, storedKey(w), w.receivedAt, JSON.stringify(w.headers), w.body, w.state, w.detail);
       return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
     });
     const inserted = await tx.query<{ id: number; channel: string; dedupe_key: string }>(
@@ -144,7 +153,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const ids = new Map(inserted.map((r) => [`${r.channel}\u0000${r.dedupe_key}`, Number(r.id)]));
     // Two copies of one webhook in the same batch: the first is stored, the second is a duplicate.
     return chunk.map((w) => {
-      const key = `${w.channel}\u0000${w.dedupeKey}`;
+      const key = `${w.channel}\u0000${storedKey(w)}`;
       const id = ids.get(key);
       if (id === undefined) return { status: 'duplicate' };
       ids.delete(key);
@@ -303,10 +312,12 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     await tx.execute('UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1', [inboxId, state, detail, Date.now()]);
   }
 
-  async function settleWebhook(tx: SqlExecutor, webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult> {
+  async function settleWebhook(tx: SqlExecutor, webhook: StoredWebhook, received: Conversion, policy: LedgerPolicy): Promise<SettleResult> {
     // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
     const [current] = await tx.query<{ state: string }>(`SELECT state FROM inbox WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [webhook.inboxId]);
     if (!current || current.state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
+    // Here, for every caller and both databases alike: text either database would refuse or alter never reaches them.
+    const conversion = screenConversion(received);
     if (conversion.kind !== 'converted') {
       const state = conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined';
       await settleInbox(tx, webhook.inboxId, state, conversion.reason);
@@ -321,6 +332,52 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     }
     await settleInbox(tx, webhook.inboxId, 'processed', null);
     return { state: 'processed', detail: null, copies };
+  }
+
+  type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
+  type Outcome = { readonly result: SettleResult } | { readonly failure: unknown };
+
+  /**
+   * Counts a failed settle against the webhook (its transaction has rolled back) and quarantines it at
+   * MAX_SETTLE_FAILURES. Transient failures are not counted: the row is simply claimed again later.
+   */
+  async function recordSettleFailure(webhook: StoredWebhook, error: unknown): Promise<SettleResult | null> {
+    const failure = classifySettleFailure(error);
+    if (failure.transient) return null;
+    const detail = `settle_failed:${failure.code}`;
+    const [row] = await redoable((tx) =>
+      tx.query<{ state: string }>(
+        `UPDATE inbox SET settle_failures = settle_failures + 1, detail = $3,
+           state = CASE WHEN settle_failures + 1 >= $2 THEN 'quarantined' ELSE state END,
+           processed_at = CASE WHEN settle_failures + 1 >= $2 THEN $4 ELSE processed_at END
+         WHERE id = $1 AND state = 'pending'
+         RETURNING state`,
+        [webhook.inboxId, MAX_SETTLE_FAILURES, detail, Date.now()],
+      ),
+    );
+    return row?.state === 'quarantined' ? { state: 'quarantined', detail, copies: [] } : null;
+  }
+
+  /** One webhook in a transaction of its own: whatever happens to it, no other webhook's settle is undone. */
+  async function settleAlone({ webhook, conversion }: Item, policy: LedgerPolicy): Promise<Outcome> {
+    try {
+      return { result: await redoable((tx) => settleWebhook(tx, webhook, conversion, policy)) };
+    } catch (error) {
+      try {
+        const quarantined = await recordSettleFailure(webhook, error);
+        if (quarantined) return { result: quarantined };
+      } catch {
+        // The count is lost with the database (the row stays pending, claimed again); the settle's failure is what matters.
+      }
+      return { failure: error };
+    }
+  }
+
+  function resultsOf(outcomes: readonly Outcome[]): SettleResult[] {
+    const failure = outcomes.find((o): o is { failure: unknown } => 'failure' in o);
+    const results = outcomes.map((o) => ('result' in o ? o.result : undefined));
+    if (failure) throw new PartlySettled(results, failure.failure);
+    return results as SettleResult[];
   }
 
   /**
@@ -353,11 +410,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
         // appends and could deadlock with their settles (which lock occurrences, then inbox).
         if (await isCurrent(tx, statements, version)) return;
         for (const statement of statements) {
-          try {
-            await tx.execute(statement);
-          } catch (error) {
-            if (!(driver.dialect === 'sqlite' && isAddColumn(statement) && /duplicate column name/.test(String(error)))) throw error;
-          }
+          const { sql, skipIfColumn } = idempotentStatement(driver.dialect, statement);
+          if (skipIfColumn && (await tx.query(SQLITE_COLUMN_EXISTS, [skipIfColumn.table, skipIfColumn.column])).length > 0) continue;
+          await tx.execute(sql);
         }
         await tx.execute(
           `INSERT INTO cutover_schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
@@ -406,41 +461,44 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       });
     },
 
-    settle(webhook, conversion, policy) {
-      return redoable((tx) => settleWebhook(tx, webhook, conversion, policy));
+    async settle(webhook, conversion, policy) {
+      const outcome = await settleAlone({ webhook, conversion }, policy);
+      if ('failure' in outcome) throw outcome.failure;
+      return outcome.result;
     },
 
     async settleBatch(items, policy) {
-      // SQLite has one writer: one transaction (one sync) for the whole batch is group commit.
+      // SQLite has one writer: one transaction (one sync) for the whole batch is group commit. Should it fail,
+      // nothing of it is kept, and each webhook is settled again in a transaction of its own: the one that
+      // failed is then found and counted, and the others commit without it.
+      if (driver.dialect === 'sqlite') {
+        try {
+          return await redoable(async (tx) => {
+            const results: SettleResult[] = [];
+            for (const { webhook, conversion } of items) results.push(await settleWebhook(tx, webhook, conversion, policy));
+            return results;
+          });
+        } catch {
+          const outcomes: Outcome[] = [];
+          for (const item of items) outcomes.push(await settleAlone(item, policy));
+          return resultsOf(outcomes);
+        }
+      }
       // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
       // keys at once, several at a time: settling is bound by round trips, not by the database's
       // CPU, and the per-key advisory lock already serialises the copies of one occurrence.
-      if (driver.dialect === 'sqlite') {
-        return redoable(async (tx) => {
-          const results: SettleResult[] = [];
-          for (const { webhook, conversion } of items) results.push(await settleWebhook(tx, webhook, conversion, policy));
-          return results;
-        });
-      }
-      const results: (SettleResult | undefined)[] = new Array(items.length);
+      const outcomes: Outcome[] = new Array(items.length);
       let next = 0;
-      const failures: unknown[] = [];
       const settleNext = async (): Promise<void> => {
         for (let i = next++; i < items.length; i = next++) {
           const item = items[i];
-          if (!item) continue;
           // One failure (e.g. a deadlock PostgreSQL broke) does not stop the others: every transaction has ended
-          // when this resolves, and the failed webhook stays pending for the next claim.
-          try {
-            results[i] = await redoable((tx) => settleWebhook(tx, item.webhook, item.conversion, policy));
-          } catch (error) {
-            failures.push(error);
-          }
+          // when this resolves, and the failed webhook stays pending for the next claim (or is quarantined).
+          if (item) outcomes[i] = await settleAlone(item, policy);
         }
       };
       await Promise.all(Array.from({ length: Math.min(POSTGRES_SETTLE_CONCURRENCY, items.length) }, settleNext));
-      if (failures.length > 0) throw new PartlySettled(results, failures[0]);
-      return results as SettleResult[];
+      return resultsOf(outcomes);
     },
 
     rescueDue(now, limit) {
@@ -538,7 +596,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     replayQuarantine(now) {
       return driver.transaction((tx) =>
         tx.execute(
-          `UPDATE inbox SET state = 'pending', claimed_until = 0, processed_at = NULL
+          `UPDATE inbox SET state = 'pending', claimed_until = 0, processed_at = NULL, settle_failures = 0
            WHERE state IN ('quarantined', 'unrecognised') AND received_at <= $1`,
           [now],
         ),

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
-import { PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/store/cutover-store.js';
+import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/store/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
@@ -103,28 +103,54 @@ describe('PostgreSQL: replicas sharing one database', () => {
     }
   });
 
-  it('when one webhook of a batch cannot be settled, then the others commit, and PartlySettled says which did', async () => {
+  it('when PostgreSQL fails some settles of a batch, then the others commit; a transient failure is retried and never counted, any other quarantines its webhook at the bound', async () => {
+    if (!database) throw new Error('test database not created');
     const { store, cleanup } = await freshStore(10);
+    // PostgreSQL itself raises each failure, with the SQLSTATE the key names: 40001 serialization failure and
+    // 40P01 deadlock (transient), 22021 a character it cannot store (about the webhook).
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
     try {
-      const webhooks = [0, 1, 2].map((i) => buildNewWebhook({ channel: 'legacy', dedupeKey: `partly-${i}`, receivedAt: T0 + i }));
+      await admin.query(`CREATE FUNCTION refuse_marked_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.correlation_key LIKE 'refuse-with-%' THEN
+            RAISE EXCEPTION 'refused by the test' USING ERRCODE = substr(NEW.correlation_key, 13, 5);
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await admin.query('CREATE TRIGGER refuse_marked_keys BEFORE INSERT ON occurrences FOR EACH ROW EXECUTE FUNCTION refuse_marked_keys()');
+      const keys = ['ok-0', 'refuse-with-40001', 'refuse-with-40P01', 'refuse-with-22021', 'ok-4'];
+      const webhooks = keys.map((_, i) => buildNewWebhook({ channel: 'legacy', dedupeKey: `partly-${i}`, receivedAt: T0 + i }));
       const stored = (await store.append(webhooks)).map((result, i) => {
         if (result.status !== 'stored') throw new Error(`webhook ${i} not stored`);
         return toStored(webhooks[i]!, result.inboxId);
       });
-      // PostgreSQL text cannot hold NUL: the second webhook's transaction fails inside the database.
-      const events = ['ok-0', 'bad\u0000key', 'ok-2'].map((key, i) =>
-        buildDomainEvent({ keyStrength: 'windowed', correlationKey: key, companyId: `company-${i}`, occurredAt: null }),
-      );
-      const failure = await store
-        .settleBatch(stored.map((webhook, i) => ({ webhook, conversion: buildConversion([events[i]!], 'legacy') })), policy('legacy', 60_000, 300_000))
-        .then(() => null, (error: unknown) => error);
+      const items = stored.map((webhook, i) => ({ webhook, conversion: buildConversion([buildDomainEvent({ correlationKey: keys[i]! })], 'legacy') }));
+      const ledgerPolicy = policy('legacy', 60_000, 300_000);
+      const attempt = (batch: typeof items) => store.settleBatch(batch, ledgerPolicy).then(() => null, (error: unknown) => error);
 
-      expect(failure).toBeInstanceOf(PartlySettled);
-      const settled = (failure as PartlySettled).settled;
-      expect(settled.map((r) => r?.state)).toEqual(['processed', undefined, 'processed']);
-      expect(String((failure as PartlySettled).failure)).toMatch(/0x00|invalid byte sequence/);
-      expect((await store.counts()).inboxPending).toBe(1);
+      const first = await attempt(items);
+      expect(first).toBeInstanceOf(PartlySettled);
+      expect((first as PartlySettled).settled.map((r) => r?.state)).toEqual(['processed', undefined, undefined, undefined, 'processed']);
+
+      const failing = items.slice(1, 4);
+      const statesOf = async (batch: typeof items) => ((await attempt(batch)) as PartlySettled).settled.map((r) => r?.state);
+      for (let failures = 2; failures <= MAX_SETTLE_FAILURES; failures += 1) {
+        expect(await statesOf(failing), `attempt ${failures}`).toEqual([undefined, undefined, failures === MAX_SETTLE_FAILURES ? 'quarantined' : undefined]);
+      }
+      const transient = failing.slice(0, 2);
+      for (let more = 0; more < 2 * MAX_SETTLE_FAILURES; more += 1) expect(await statesOf(transient)).toEqual([undefined, undefined]);
+      expect((await store.listQuarantine(10)).map((q) => [q.inboxId, q.detail])).toEqual([[stored[3]!.inboxId, 'settle_failed:22021']]);
+      expect(await store.counts()).toMatchObject({ inboxPending: 2, quarantined: 1, deliveriesPending: 2 });
+
+      // What was transient passes: the two webhooks retried for longer than the bound settle as usual.
+      await admin.query('DROP TRIGGER refuse_marked_keys ON occurrences');
+      expect((await store.settleBatch(transient, ledgerPolicy)).map((r) => r.state)).toEqual(['processed', 'processed']);
+      expect(await store.counts()).toMatchObject({ inboxPending: 0, quarantined: 1, deliveriesPending: 4 });
     } finally {
+      await admin.query('DROP TRIGGER IF EXISTS refuse_marked_keys ON occurrences');
+      await admin.query('DROP FUNCTION IF EXISTS refuse_marked_keys()');
+      await admin.end();
       await cleanup();
     }
   });
@@ -175,6 +201,32 @@ describe('PostgreSQL: the schema', () => {
     } finally {
       await Promise.allSettled(replicas.map((replica) => replica.close()));
       await empty.drop();
+    }
+  });
+
+  it('when a database made before the settle-failure count is migrated, then the column is added in place and its webhooks are kept', async () => {
+    const old = await createTestDatabase('cutover_upgrade');
+    const admin = new pg.Client({ connectionString: old.url });
+    await admin.connect();
+    const store = createSqlCutoverStore(createPostgresDriver(old.url, 2));
+    try {
+      await store.migrate();
+      await store.append([buildNewWebhook({ dedupeKey: 'from-the-old-release' })]);
+      // The previous release's inbox: the same table without the column, and its own version recorded.
+      await admin.query(`ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'the previous release'`);
+      const columns = async () =>
+        (await admin.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'inbox'`)).rows.map((r) => r.column_name);
+      expect(await columns()).not.toContain('settle_failures');
+
+      await store.migrate();
+      await store.migrate();
+      expect(await columns()).toContain('settle_failures');
+      expect((await store.claimPending(T0 + 1_000, 10, 30_000)).map((w) => w.dedupeKey)).toEqual(['from-the-old-release']);
+      expect((await admin.query('SELECT settle_failures FROM inbox')).rows).toEqual([{ settle_failures: 0 }]);
+    } finally {
+      await store.close();
+      await admin.end();
+      await old.drop();
     }
   });
 

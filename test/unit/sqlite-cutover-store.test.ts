@@ -3,9 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DomainEventType } from '../../src/domain/domain-event.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
+import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy } from '../support/builders.js';
+
+const LATER = T0 + 24 * 60 * 60 * 1000;
 
 // A fresh database file per test, migrated as the service does at start-up.
 describeCutoverStoreContract('SQLite', async () => {
@@ -77,5 +81,32 @@ describe('SQLite: the schema version', () => {
     await migrate();
     expect(read<{ version: string }>(path, 'SELECT version FROM cutover_schema_version')).toEqual([{ version: expect.not.stringMatching('an older release') }]);
     expect(indexNames(path)).toEqual(complete);
+  });
+
+  it('when a database made before the settle-failure count is migrated, then the column is added in place and its webhooks are kept', async () => {
+    const path = join(dir, 'cutover.db');
+    const first = createSqlCutoverStore(createSqliteDriver(path));
+    await first.migrate();
+    await first.append([buildNewWebhook({ dedupeKey: 'from-the-old-release' })]);
+    await first.close();
+    // The previous release's inbox: the same table without the column, and its own version recorded.
+    alter(path, `ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'the previous release'`);
+    const columns = () => read<{ name: string }>(path, `SELECT name FROM pragma_table_info('inbox')`).map((r) => r.name);
+    expect(columns()).not.toContain('settle_failures');
+
+    const store = createSqlCutoverStore(createSqliteDriver(path));
+    try {
+      await store.migrate();
+      await store.migrate();
+      expect(columns()).toContain('settle_failures');
+      const [old] = await store.claimPending(LATER, 10, 30_000);
+      expect(old?.dedupeKey).toBe('from-the-old-release');
+      // The count works on the kept row: a failing settle is counted, and the row is still pending.
+      const poison = buildConversion([buildDomainEvent({ type: 'no.such.type' as DomainEventType })], 'legacy');
+      await expect(store.settle(old!, poison, policy('legacy', 60_000, 300_000))).rejects.toBeInstanceOf(TypeError);
+      expect(read<{ settle_failures: number }>(path, 'SELECT settle_failures FROM inbox')).toEqual([{ settle_failures: 1 }]);
+    } finally {
+      await store.close();
+    }
   });
 });
