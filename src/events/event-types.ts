@@ -76,7 +76,7 @@ export function parseEventType(eventType: string): EventKind {
 
   const write = WRITE.exec(eventType);
   if (write?.[1] !== undefined && write[2] !== undefined) {
-    return { kind: 'write', dataType: write[1], outcome: toOutcome(write[2]) };
+    return { kind: 'write', dataType: pluralWriteDataType(write[1]), outcome: toOutcome(write[2]) };
   }
 
   return UNKNOWN;
@@ -102,4 +102,15 @@ function parseReadCompleted(product: string | null, suffix: string): EventKind {
 
 function toOutcome(token: string): Outcome {
   return token === 'successful' ? 'successful' : 'unsuccessful';
+}
+
+/** The data types Codat documents `{dataType}.write.*` events for (static/oas/Webhooks.json): all plural. */
+const WRITE_DATA_TYPES: ReadonlySet<string> = new Set([
+  'bankAccounts', 'bankTransactions', 'billCreditNotes', 'billPayments', 'bills', 'chartOfAccounts', 'creditNotes', 'customers',
+  'directCosts', 'directIncomes', 'invoices', 'items', 'journalEntries', 'journals', 'payments', 'purchaseOrders', 'suppliers', 'transfers',
+]);
+
+/** Codat's Bill Pay guide writes `bill.write.successful`: the singular of a documented data type is that data type. */
+function pluralWriteDataType(dataType: string): string {
+  return !WRITE_DATA_TYPES.has(dataType) && WRITE_DATA_TYPES.has(`${dataType}s`) ? `${dataType}s` : dataType;
 }

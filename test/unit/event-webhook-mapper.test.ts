@@ -620,3 +620,19 @@ describe('parseEventType', () => {
     expect(parseEventType(eventType)).toEqual({ kind: 'unknown' });
   });
 });
+
+describe('write event types as Codat\'s guides spell them', () => {
+  it.each([
+    ['bill.write.successful', 'bills'],
+    ['invoice.write.unsuccessful', 'invoices'],
+    ['bills.write.successful', 'bills'],
+    ['chartOfAccounts.write.successful', 'chartOfAccounts'],
+    ['widget.write.successful', 'widget'],
+  ])('when the event type is %s, then the write is of %s', (eventType, dataType) => {
+    const body = {
+      id: 'e1', eventType, generatedDate: '2024-11-04T12:00:00Z',
+      payload: { id: 'push-1', referenceCompany: { id: COMPANY }, connectionId: CONNECTION, status: 'Success' },
+    };
+    expect(eventsOf(convertEventWebhook(body))[0]?.data['dataType']).toBe(dataType);
+  });
+});
