@@ -77,8 +77,15 @@ const CODAT_RETRY_OFFSETS_MS: readonly number[] = CODAT_RETRY_DELAYS_MS.map((_, 
 /** How far an attempt may stray from its schedule: eight attempts that each time out after 15 s, and slack. */
 const RETRY_TIMING_TOLERANCE_MS = 5 * MINUTE_MS;
 
-/** How long after an occurrence Codat may still deliver a copy of it. */
-export const CODAT_RETRY_HORIZON_MS = 28 * 3600_000;
+/**
+ * Where the occurrences lie that Codat's schedule would retry at `arrivedAt`, beyond the window: the only
+ * ones a copy without a time of its own may be a late retry of.
+ */
+export function retryBands(arrivedAt: number, windowMs: number): (readonly [number, number])[] {
+  return CODAT_RETRY_OFFSETS_MS.filter((offset) => offset + RETRY_TIMING_TOLERANCE_MS > windowMs).map(
+    (offset) => [arrivedAt - offset - RETRY_TIMING_TOLERANCE_MS, Math.min(arrivedAt - offset + RETRY_TIMING_TOLERANCE_MS, arrivedAt - windowMs)] as const,
+  );
+}
 
 /** Codat replays missed messages of the previous two weeks: their `generatedDate` is that old, and still true. */
 const OLDEST_PLACEMENT_MS = 15 * 24 * 3600_000;

@@ -5,13 +5,13 @@ import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload
 import { mismatchedFields } from '../domain/copy-comparison.js';
 import { pairingKeyOf, qualifiersOf } from '../domain/correlation-key.js';
 import {
-  CODAT_RETRY_HORIZON_MS,
   SAME_TELLING_TOLERANCE_MS,
   choosePairing,
   decideCopy,
   mergeQualifiers,
   occurrenceIdFor,
   placementOf,
+  retryBands,
   type CopyToPair,
   type PairingCandidate,
 } from '../domain/ledger.js';
@@ -172,27 +172,30 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       return { id, row: row ?? null };
     }
     const at = copy.placement.at;
-    // A copy with no time of its own may be a late retry: look back over Codat's retry horizon too.
-    const from = at - (copy.placement.timed ? policy.windowMs : Math.max(policy.windowMs, CODAT_RETRY_HORIZON_MS));
     const sourceType = driver.dialect === 'postgres' ? `(${copyColumn(channel)}::json -> 'source' ->> 'type')` : `json_extract(${copyColumn(channel)}, '$.source.type')`;
-    const rows = await tx.query<{ id: string; placed_at: number; key_qualifiers: string | null; same_seen: number | null; other_seen: number | null; same_source_type: string | null }>(
-      `SELECT id, occurred_at AS placed_at, key_qualifiers, ${seenColumn(channel)} AS same_seen, ${seenColumn(otherChannel(channel))} AS other_seen,
-         CASE WHEN ${seenColumn(channel)} IS NOT NULL AND occurred_at BETWEEN $4 AND $5 THEN ${sourceType} END AS same_source_type
-       FROM occurrences WHERE correlation_key = $1 AND occurred_at BETWEEN $2 AND $3`,
-      [pairingKeyOf(event), from, at + policy.windowMs, at - SAME_TELLING_TOLERANCE_MS, at + SAME_TELLING_TOLERANCE_MS],
-    );
-    const pairing = choosePairing(
-      copy,
-      rows.map((r): PairingCandidate => ({
+    const candidatesPlaced = async (ranges: readonly (readonly [number, number])[]): Promise<PairingCandidate[]> => {
+      const rows = await tx.query<{ id: string; placed_at: number; key_qualifiers: string | null; same_seen: number | null; other_seen: number | null; same_source_type: string | null }>(
+        `SELECT id, occurred_at AS placed_at, key_qualifiers, ${seenColumn(channel)} AS same_seen, ${seenColumn(otherChannel(channel))} AS other_seen,
+           CASE WHEN ${seenColumn(channel)} IS NOT NULL AND occurred_at BETWEEN $2 AND $3 THEN ${sourceType} END AS same_source_type
+         FROM occurrences WHERE correlation_key = $1 AND (${ranges.map((_, i) => `occurred_at BETWEEN $${4 + 2 * i} AND $${5 + 2 * i}`).join(' OR ')})`,
+        [pairingKeyOf(event), at - SAME_TELLING_TOLERANCE_MS, at + SAME_TELLING_TOLERANCE_MS, ...ranges.flat()],
+      );
+      return rows.map((r): PairingCandidate => ({
         id: r.id,
         placedAt: Number(r.placed_at),
         qualifiers: r.key_qualifiers ? (JSON.parse(r.key_qualifiers) as (string | null)[]) : [],
         sameChannelSeen: r.same_seen != null,
         sameChannelSourceType: r.same_source_type ?? null,
         otherChannelSeen: r.other_seen != null,
-      })),
-      policy.windowMs,
-    );
+      }));
+    };
+    const near = await candidatesPlaced([[at - policy.windowMs, at + policy.windowMs]]);
+    let pairing = choosePairing(copy, near, policy.windowMs);
+    // A copy with no time of its own that found nothing near it may be a late retry: look where Codat's
+    // schedule would have placed its occurrence.
+    if (pairing.kind === 'new' && !copy.placement.timed) {
+      pairing = choosePairing(copy, [...near, ...(await candidatesPlaced(retryBands(at, policy.windowMs)))], policy.windowMs);
+    }
     // A new occurrence's id comes from this very copy: a redelivery once retention forgot the inbox row
     // finds it again and is a duplicate instead of inserting the same id twice.
     const id = pairing.kind === 'new' ? occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`) : pairing.occurrenceId;
