@@ -73,5 +73,6 @@ export function screenConversion(conversion: Conversion): Conversion {
       if (problem) return { kind: 'invalid', source: conversion.source, reason: problem };
     }
   }
-  return { ...conversion, events: conversion.events.map(screenEvent) };
+  const events = conversion.events.map(screenEvent);
+  return events.every((event, i) => event === conversion.events[i]) ? conversion : { ...conversion, events };
 }

@@ -14,7 +14,7 @@ import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
 import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
 import { convertersByChannel } from '../../src/ingest/pipeline.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
+import { createWebhookProcessor, primaryChannelsFromToggle, type Converter, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
@@ -49,6 +49,8 @@ export interface TestServiceOptions {
   store?: CutoverStore;
   maxAttempts?: number;
   minOccurrences?: number;
+  /** The formats' converters, unless given (e.g. one wrapped to misbehave). */
+  converters?: Readonly<Record<Channel, Converter>>;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -68,7 +70,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
   const processor = createWebhookProcessor({
     store, metrics, clock, logger: silentLogger,
     primaryChannels: primaryChannelsFromToggle(toggle, metrics),
-    converters: convertersByChannel(),
+    converters: options.converters ?? convertersByChannel(),
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,
   });
