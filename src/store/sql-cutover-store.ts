@@ -433,11 +433,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
     listDeadLetters(limit) {
       return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null; payload: string }>(
-          `SELECT occurrence_id, attempts, last_error, payload FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
+        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null }>(
+          `SELECT occurrence_id, attempts, last_error FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
           [limit],
         );
-        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error, payload: r.payload }));
+        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error }));
       });
     },
 
