@@ -513,7 +513,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
             figures.set(key, entry);
           }
         }
-        for (const { type, hour, figure, n } of figures.values()) {
+        // In key order, the order every replica uses: each closes its own occurrences (SKIP LOCKED) but adds
+        // to shared counters, and two passes taking them in first-seen order could each hold one the other
+        // needs (reproduced: test/integration/cutover-monitor-replicas.test.ts); in one order, one waits.
+        const byKey = [...figures.values()].sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
+        for (const { type, hour, figure, n } of byKey) {
           await tx.execute(
             `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
              ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
