@@ -2,7 +2,7 @@
  * The one place that builds the service: adapters chosen from the configuration, wired into the
  * domain and the app. Tests build their own variants with fakes through `createApp`.
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
@@ -22,7 +22,7 @@ import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
 import { startBackgroundThread } from './background/background-handle.js';
-import { mkdirSync } from 'node:fs';
+import { ensureWritableDirectory } from './writable-directory.js';
 
 export interface Service {
   readonly app: Express;
@@ -92,7 +92,6 @@ function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineC
 }
 
 function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): PipelineOnItsStore {
-  mkdirSync(config.DATA_DIR, { recursive: true });
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
@@ -117,7 +116,20 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: Pi
   };
 }
 
+/** Before anything is opened: a folder the configuration writes to and cannot is one clear line, not a later crash. */
+function checkWritableFolders(config: Config): void {
+  const inDataDir = [
+    !config.DATABASE_URL && 'the embedded store (cutover.sqlite)',
+    !config.DOWNSTREAM_URL && !config.DOWNSTREAM_FILE && 'the JSON-lines downstream (downstream.jsonl)',
+  ].filter((what): what is string => typeof what === 'string');
+  if (inDataDir.length > 0) ensureWritableDirectory('DATA_DIR', config.DATA_DIR, inDataDir.join(' and '));
+  if (!config.DOWNSTREAM_URL && config.DOWNSTREAM_FILE) {
+    ensureWritableDirectory('DOWNSTREAM_FILE', dirname(config.DOWNSTREAM_FILE), `the JSON-lines downstream (${basename(config.DOWNSTREAM_FILE)})`);
+  }
+}
+
 export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock, hooks: ServiceHooks = {}): Promise<Service> {
+  checkWritableFolders(config);
   const metrics = createMetrics();
   initialiseKnownSeries(metrics);
   const toggle = await createUnleashToggleReader({

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { buildService } from './composition-root.js';
 import { createHttpServer } from './http/http-server.js';
 import { createJsonLogger } from './observability/json-logger.js';
+import { StartupError } from './writable-directory.js';
 
 async function main(): Promise<void> {
   let config;
@@ -49,6 +50,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`codat-cutover failed to start: ${String(error)}\n`);
+  process.stderr.write(`codat-cutover failed to start: ${error instanceof StartupError ? error.message : String(error)}\n`);
   process.exit(1);
 });

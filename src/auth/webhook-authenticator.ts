@@ -117,12 +117,9 @@ export function createWebhookAuthenticator(options: {
     if (!configured) {
       return credentials.allowUnsigned ? { ok: true, method: 'unsigned', webhookId: unverifiedId() } : { ok: false, reason: 'endpoint_not_configured' };
     }
-    // Legacy endpoint: the static header of the legacy rules service, compared in constant time.
-    const authorization = header(headers, 'authorization');
-    if (credentials.authorization !== undefined && authorization !== undefined && safeEqual(authorization, credentials.authorization)) {
-      return { ok: true, method: 'authorization', webhookId: unverifiedId() };
-    }
-    // Otherwise a signature: each complete header set in turn (`webhook-*`, then `svix-*`).
+    // A signature first: each complete header set in turn (`webhook-*`, then `svix-*`). It is the
+    // stronger credential and admits either format, so Codat's new service, which sends the static
+    // header as well, is recognised by its signature.
     let failure: AuthResult | null = null;
     if (keys.length > 0) {
       for (const names of SIGNATURE_HEADER_SETS) {
@@ -134,6 +131,12 @@ export function createWebhookAuthenticator(options: {
         if (result.ok) return result;
         failure ??= result;
       }
+    }
+    // Otherwise the static header of the legacy rules service (legacy endpoint), compared in
+    // constant time. It admits legacy-format bodies only (the receiver refuses any other).
+    const authorization = header(headers, 'authorization');
+    if (credentials.authorization !== undefined && authorization !== undefined && safeEqual(authorization, credentials.authorization)) {
+      return { ok: true, method: 'authorization', webhookId: unverifiedId() };
     }
     if (failure) return failure;
     if (authorization !== undefined && credentials.authorization !== undefined) return { ok: false, reason: 'invalid_authorization' };

@@ -4,9 +4,10 @@
  * data folder so that a fresh `npm start` works with `npm run send-sample`, still signed.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
+import { ensureWritableDirectory } from '../writable-directory.js';
 import type { EndpointCredentials } from './webhook-authenticator.js';
 
 export const DEV_SECRET_FILE = 'dev-webhook-secret';
@@ -20,7 +21,7 @@ export interface ResolvedCredentials {
 export function readOrCreateDevSecret(dataDir: string): string {
   const path = join(dataDir, DEV_SECRET_FILE);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
+  ensureWritableDirectory('DATA_DIR', dataDir, `the development webhook secret (${DEV_SECRET_FILE})`);
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   writeFileSync(path, `${secret}\n`, { mode: 0o600 });
   return secret;

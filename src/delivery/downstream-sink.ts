@@ -8,13 +8,41 @@ export interface DownstreamSink {
 }
 
 export class DownstreamRejected extends Error {
-  constructor(readonly status: number) {
-    super(`downstream answered HTTP ${status}`);
+  constructor(
+    readonly status: number,
+    /** For a 3xx: where the downstream pointed, so that a misconfigured DOWNSTREAM_URL shows in the dead letter. */
+    readonly location: string | null = null,
+  ) {
+    super(
+      location === null
+        ? `downstream answered HTTP ${status}`
+        : `downstream answered HTTP ${status} redirecting to ${location}: redirects are not followed, set DOWNSTREAM_URL to the final address`,
+    );
     this.name = 'DownstreamRejected';
   }
 }
 
-/** POSTs one JSON event per request; 2xx means delivered. */
+/** Long enough for any sane URL, short enough for a log line and the dead-letter list. */
+const MAX_LOCATION_LENGTH = 500;
+
+/** The `Location` of a redirect, absolute (a relative one is resolved against the URL posted to), or `(none)`. */
+function redirectTarget(location: string | null, url: string): string {
+  if (location === null || location === '') return '(none)';
+  let target: string;
+  try {
+    target = new URL(location, url).href;
+  } catch {
+    target = location;
+  }
+  return target.length > MAX_LOCATION_LENGTH ? `${target.slice(0, MAX_LOCATION_LENGTH)}…` : target;
+}
+
+/**
+ * POSTs one JSON event per request; 2xx means delivered. A redirect is never followed: `fetch`
+ * would follow a 301/302/303 as a GET without the body, and the landing page's 200 would count
+ * as delivered while the event was lost. Every 3xx is a failed attempt, retried and in the end
+ * dead-lettered like any other, with the status and the `Location` in its error.
+ */
 export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
   return {
     description: url,
@@ -23,10 +51,14 @@ export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
         body: payload,
+        redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
       // Drain the body so the connection can be reused.
       await response.arrayBuffer().catch(() => undefined);
+      if (response.status >= 300 && response.status < 400) {
+        throw new DownstreamRejected(response.status, redirectTarget(response.headers.get('location'), url));
+      }
       if (!response.ok) throw new DownstreamRejected(response.status);
     },
   };

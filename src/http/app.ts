@@ -10,7 +10,7 @@ import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js
 import { countUnreadableBodies, createWebhookReceiver } from '../ingest/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
-import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
+import { cutoverPageSecurityPolicy, renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
 import { HttpError, createErrorHandler } from './http-error.js';
 
 export interface AppDeps {
@@ -37,6 +37,11 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is JSON, text or the /cutover page, each with its type: no browser may guess another.
+  app.use((_req, res, next) => {
+    res.set('x-content-type-options', 'nosniff');
+    next();
+  });
   app.set('query parser', false);
   const detectChannel = channelDetector(deps.formats.map((f) => f.format));
   // Signatures are computed over the exact bytes: the body is read raw, whatever its content type.
@@ -90,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireAdmin(deps.adminToken)]), async (req, res) => {
     const report = await deps.cutoverReport();
     if (req.accepts(['application/json', 'text/html']) === 'text/html') {
-      res.type('html').send(renderCutoverPage(report));
+      res.type('html').set('content-security-policy', cutoverPageSecurityPolicy()).send(renderCutoverPage(report));
       return;
     }
     res.json(report);

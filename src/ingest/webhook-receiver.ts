@@ -4,6 +4,8 @@
  *
  * The answers (docs/security.md has the table and the reasons):
  * - not authentic → 401 with the reason; nothing is parsed, stored or delivered;
+ * - authentic by the static legacy header only, but a new-format body → 403
+ *   `credential_not_allowed_for_format`; nothing is stored;
  * - authentic but unreadable (empty, not UTF-8, not JSON) → kept in quarantine, 400 with the reason;
  * - authentic, readable but unusable (nested deeper than any Codat body) → kept in quarantine, 202;
  * - authentic and readable → stored, 202 (200 `duplicate` for a redelivery), converted later;
@@ -144,6 +146,16 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     }
     const parsed = parseJsonBody(raw);
     const channel = parsed.ok ? deps.detectChannel(parsed.value, endpoint) : endpoint;
+    if (auth.method === 'authorization' && channel !== 'legacy') {
+      // The static legacy header is a bearer secret with no timestamp: it admits what the legacy rules
+      // service sends, legacy-format bodies, and nothing else. A new-format body needs a signature.
+      // Refused, never stored: the legacy service does not retry a 403; Codat's new service does,
+      // for a day, so setting CODAT_LEGACY_SECRET then loses nothing (docs/security.md).
+      metrics.authFailures.inc({ endpoint, reason: 'credential_not_allowed_for_format' });
+      metrics.webhooks.inc({ endpoint, outcome: 'unauthorized' });
+      deps.logger.warn('refused a new-format body authenticated only by the static legacy Authorization; Codat signs new-format bodies, set CODAT_LEGACY_SECRET if it sends them here', { endpoint });
+      throw new HttpError(403, 'credential_not_allowed_for_format', 'The legacy Authorization header admits legacy-format bodies only; this body needs a signature.');
+    }
     const headers: Record<string, string> = {};
     for (const name of AUDIT_HEADERS) {
       const value = req.headers[name];

@@ -2,6 +2,7 @@
  * The readiness report as a page a person reads at a glance during a cutover: the verdict and what
  * to do next first, the reasons behind it, then the figures per domain type.
  */
+import { createHash } from 'node:crypto';
 import type { ToggleDefinition, ToggleSourceStatus } from '../domain/ports.js';
 import type { Readiness, TypeVerdict } from '../domain/readiness.js';
 
@@ -25,6 +26,34 @@ const VERDICT_STYLE: Record<Readiness['verdict'], { label: string; colour: strin
   flipped: { label: 'Flipped — keep the legacy consumer', colour: '#b54708' },
   'ready-to-contract': { label: 'Ready to contract', colour: '#027a48' },
 };
+
+/**
+ * The page's only style, the same bytes on every render (the verdict's colour is chosen by
+ * `data-verdict`, not written into the CSS), so that the Content-Security-Policy can admit it by hash.
+ */
+const STYLESHEET = `
+body{font:15px/1.45 system-ui,sans-serif;margin:2rem;color:#101828;max-width:72rem}
+.verdict{border-radius:.5rem;padding:1rem 1.25rem;color:#fff}
+${Object.entries(VERDICT_STYLE).map(([verdict, { colour }]) => `.verdict[data-verdict="${verdict}"]{background:${colour}}`).join('\n')}
+.verdict h1{margin:0;font-size:1.6rem}.verdict p{margin:.4rem 0 0;font-size:1.05rem}
+.facts{display:flex;gap:1rem;margin:1.25rem 0;flex-wrap:wrap}.fact{border:1px solid #d0d5dd;border-radius:.5rem;padding:.6rem .9rem;min-width:9rem}
+.fact b{display:block;font-size:1.35rem}.fact span{color:#475467;font-size:.85rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}ul{margin:.25rem 0;padding-left:1.25rem}li{margin:.2rem 0}
+.blockers li{color:#b42318}table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #eaecf0;padding:.35rem .5rem;text-align:left}th{background:#f9fafb}
+td.n{text-align:right;font-variant-numeric:tabular-nums}td.warn{color:#b54708}td.bad{color:#b42318;font-weight:600}
+footer{margin-top:1.5rem;color:#667085;font-size:.8rem}
+`;
+
+/**
+ * The Content-Security-Policy of the page: it loads nothing, runs no script, and applies only its own
+ * stylesheet, admitted by hash rather than `'unsafe-inline'` (so injected markup could not style or
+ * script anything even if escaping ever failed). The meta refresh is not governed by CSP.
+ */
+export function cutoverPageSecurityPolicy(): string {
+  const hash = createHash('sha256').update(STYLESHEET, 'utf8').digest('base64');
+  return `default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 function typeRow(t: TypeVerdict): string {
   const mismatches = sumOf(t.mismatches);
@@ -56,18 +85,7 @@ export function renderCutoverPage(report: CutoverReport): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="15">
 <title>Codat cutover: ${escapeHtml(style.label)}</title>
-<style>
-body{font:15px/1.45 system-ui,sans-serif;margin:2rem;color:#101828;max-width:72rem}
-.verdict{border-radius:.5rem;padding:1rem 1.25rem;color:#fff;background:${style.colour}}
-.verdict h1{margin:0;font-size:1.6rem}.verdict p{margin:.4rem 0 0;font-size:1.05rem}
-.facts{display:flex;gap:1rem;margin:1.25rem 0;flex-wrap:wrap}.fact{border:1px solid #d0d5dd;border-radius:.5rem;padding:.6rem .9rem;min-width:9rem}
-.fact b{display:block;font-size:1.35rem}.fact span{color:#475467;font-size:.85rem}
-h2{font-size:1.1rem;margin:1.5rem 0 .5rem}ul{margin:.25rem 0;padding-left:1.25rem}li{margin:.2rem 0}
-.blockers li{color:#b42318}table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #eaecf0;padding:.35rem .5rem;text-align:left}th{background:#f9fafb}
-td.n{text-align:right;font-variant-numeric:tabular-nums}td.warn{color:#b54708}td.bad{color:#b42318;font-weight:600}
-footer{margin-top:1.5rem;color:#667085;font-size:.8rem}
-</style></head>
+<style>${STYLESHEET}</style></head>
 <body>
 <section class="verdict" id="verdict" data-verdict="${readiness.verdict}">
 <h1>${escapeHtml(style.label)}</h1>

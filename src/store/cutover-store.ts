@@ -75,11 +75,11 @@ export interface DueDelivery {
   readonly attempts: number;
 }
 
+/** What an operator sees of a dead letter: ids and reasons, never the body (docs/security.md). */
 export interface DeadLetter {
   readonly occurrenceId: string;
   readonly attempts: number;
   readonly lastError: string | null;
-  readonly payload: string;
 }
 
 export interface QuarantinedWebhook {

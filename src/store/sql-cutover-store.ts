@@ -572,11 +572,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
     listDeadLetters(limit) {
       return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null; payload: string }>(
-          `SELECT occurrence_id, attempts, last_error, payload FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
+        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null }>(
+          `SELECT occurrence_id, attempts, last_error FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
           [limit],
         );
-        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error, payload: r.payload }));
+        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error }));
       });
     },
 
@@ -652,7 +652,11 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
             figures.set(key, entry);
           }
         }
-        for (const { type, hour, figure, n } of figures.values()) {
+        // In key order, the order every replica uses: each closes its own occurrences (SKIP LOCKED) but adds
+        // to shared counters, and two passes taking them in first-seen order could each hold one the other
+        // needs (reproduced: test/integration/cutover-monitor-replicas.test.ts); in one order, one waits.
+        const byKey = [...figures.values()].sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
+        for (const { type, hour, figure, n } of byKey) {
           await tx.execute(
             `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
              ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allSampleNames, sampleText } from '../support/samples.js';
@@ -225,7 +226,9 @@ describe('delivery to the downstream', () => {
     }
     const auth = { authorization: 'Bearer admin-token-0123456789' };
     const dead = await request(service.app).get('/admin/dead-letters').set(auth);
-    expect(dead.body.deadLetters).toHaveLength(1);
+    // Ids and reasons, no bodies (docs/security.md).
+    expect(dead.body.deadLetters).toEqual([{ occurrenceId: expect.any(String), attempts: 3, lastError: expect.stringContaining('downstream unavailable') }]);
+    expect(dead.text).not.toContain(JSON.parse(sampleText('legacy-SyncStarted')).CompanyId);
     expect((await request(service.app).post('/admin/dead-letters/replay').set(auth)).body).toEqual({ replayed: 1 });
     await service.delivery.tick();
     expect(service.sink.deliveries).toHaveLength(1);
@@ -248,6 +251,41 @@ describe('operational endpoints', () => {
   });
   afterEach(async () => {
     await service.close();
+  });
+
+  it('when operator and webhook endpoints answer JSON, then each says X-Content-Type-Options: nosniff', async () => {
+    const admin = await buildTestService({ adminToken: 'admin-token-0123456789' });
+    try {
+      const auth = { authorization: 'Bearer admin-token-0123456789' };
+      const answers: [string, request.Response][] = [
+        ['dead letters', await request(admin.app).get('/admin/dead-letters').set(auth)],
+        ['quarantine', await request(admin.app).get('/admin/quarantine').set(auth)],
+        ['quarantine replay', await request(admin.app).post('/admin/quarantine/replay').set(auth)],
+        ['a refused operator call', await request(admin.app).get('/admin/dead-letters')],
+        ['the report as JSON', await request(admin.app).get('/cutover').set(auth).set('accept', 'application/json')],
+        ['readyz', await request(admin.app).get('/readyz')],
+        ['a webhook', await post(admin, LEGACY, sampleText('legacy-SyncStarted'))],
+        ['no such route', await request(admin.app).get('/no-such-route')],
+      ];
+      for (const [what, answer] of answers) {
+        expect(answer.headers['content-type'], what).toMatch(/^application\/json/);
+        expect(answer.headers['x-content-type-options'], what).toBe('nosniff');
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('when /cutover is read as HTML, then a strict Content-Security-Policy admits only its own stylesheet, by hash', async () => {
+    const page = await request(service.app).get('/cutover').set('accept', 'text/html');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    const styles = [...page.text.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? '');
+    expect(styles).toHaveLength(1);
+    const hash = createHash('sha256').update(styles[0]!, 'utf8').digest('base64');
+    expect(page.headers['content-security-policy']).toBe(`default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
+    // Nothing else the policy would block: no script, no style attribute, nothing loaded.
+    expect(page.text).not.toMatch(/<script|\sstyle=|<link|<img|src=/i);
   });
 
   it('when /healthz and /readyz are called, then the service says it is alive and ready with the flag source', async () => {

@@ -61,8 +61,13 @@ describe('the /cutover page in a browser', () => {
     const { url, server } = await serve(service);
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const messages: string[] = [];
+      page.on('console', (message) => messages.push(message.text()));
       await page.goto(`${url}/cutover`);
       await expect.poll(() => page.locator('#verdict h1').innerText()).toBe('Not ready to flip');
+      // The stylesheet applies under the page's Content-Security-Policy: the banner is red, nothing was refused.
+      expect(await page.locator('#verdict').evaluate((element) => getComputedStyle(element).backgroundColor)).toBe('rgb(180, 35, 24)');
+      expect(messages.filter((text) => /Content Security Policy|Refused/i.test(text))).toEqual([]);
       expect(await page.locator('#next-step').innerText()).toContain('Keep the legacy channel primary');
       const blockers = await page.locator('#blockers li').allInnerTexts();
       expect(blockers.length).toBeGreaterThan(0);
@@ -87,6 +92,7 @@ describe('the /cutover page in a browser', () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await page.goto(`${url}/cutover`);
       expect(await page.locator('#verdict h1').innerText()).toBe('Ready to flip');
+      expect(await page.locator('#verdict').evaluate((element) => getComputedStyle(element).backgroundColor)).toBe('rgb(2, 122, 72)');
       expect(await page.locator('#next-step').innerText()).toContain('enable codat-new-event-types');
       expect(await page.locator('#blockers').count()).toBe(0);
       await page.screenshot({ path: join(SCREENSHOTS, 'cutover-ready-to-flip.png'), fullPage: true });

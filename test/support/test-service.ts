@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/auth/webhook-authenticator.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
+import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
 import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
@@ -51,6 +52,8 @@ export interface TestServiceOptions {
   minOccurrences?: number;
   /** The formats' converters, unless given (e.g. one wrapped to misbehave). */
   converters?: Readonly<Record<Channel, Converter>>;
+  /** A real downstream (e.g. the HTTP sink towards a local server) instead of the recording one. */
+  downstream?: DownstreamSink;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -74,7 +77,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,
   });
-  const delivery = createDeliveryWorker({ store, sink, metrics, clock, logger: silentLogger, maxAttempts: options.maxAttempts ?? 3 });
+  const delivery = createDeliveryWorker({ store, sink: options.downstream ?? sink, metrics, clock, logger: silentLogger, maxAttempts: options.maxAttempts ?? 3 });
   const monitor = createCutoverMonitor({
     store, toggle, metrics, clock, logger: silentLogger,
     windowMs: options.windowMs ?? 900_000,

@@ -247,6 +247,17 @@ describe('the legacy endpoint: the static Authorization header or a signature', 
     expect(verify(signed(BODY, { secret: SECRET }), Buffer.from(BODY))).toEqual({ ok: false, reason: 'invalid_signature' });
   });
 
+  it('when a valid signature and the static Authorization come together (Codat new service), then the signature is what authenticates', () => {
+    // The method decides what the sender may post: the static header admits legacy-format bodies only.
+    const verify = authenticator({ secrets: [OTHER_SECRET], authorization: AUTH });
+    expect(verify({ ...signed(BODY, { secret: OTHER_SECRET }), authorization: AUTH }, Buffer.from(BODY))).toEqual({ ok: true, method: 'signature', webhookId: 'msg_2xYmZk8QhJ4n' });
+  });
+
+  it('when the static Authorization comes with a signature that does not verify, then it is authentic by the Authorization only', () => {
+    const verify = authenticator({ secrets: [OTHER_SECRET], authorization: AUTH });
+    expect(verify({ ...signed(BODY, { secret: SECRET }), authorization: AUTH }, Buffer.from(BODY))).toEqual({ ok: true, method: 'authorization', webhookId: 'msg_2xYmZk8QhJ4n' });
+  });
+
   it('when only the Authorization is configured, then a signature is not enough and nothing at all is missing_credentials', () => {
     const verify = authenticator({ secrets: [], authorization: AUTH });
     expect(verify(signed(BODY), Buffer.from(BODY))).toEqual({ ok: false, reason: 'missing_credentials' });
