@@ -24,6 +24,8 @@ export interface ServiceProcess {
   readonly url: string;
   readonly port: number;
   readonly output: () => string;
+  /** Still running (it neither exited nor was killed). */
+  alive(): boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startServiceProcess(env: Record<string, string>, options: 
     url,
     port,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
