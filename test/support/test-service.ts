@@ -49,6 +49,8 @@ export interface TestServiceOptions {
   store?: CutoverStore;
   maxAttempts?: number;
   minOccurrences?: number;
+  requestDeadlineMs?: number;
+  readyzTimeoutMs?: number;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -92,6 +94,8 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     // Tests drive processing explicitly through settle(), so that each step is observable.
     onStored: () => undefined,
     cutoverReport: () => monitor.report(),
+    ...(options.requestDeadlineMs === undefined ? {} : { requestDeadlineMs: options.requestDeadlineMs }),
+    ...(options.readyzTimeoutMs === undefined ? {} : { readyzTimeoutMs: options.readyzTimeoutMs }),
   });
   return {
     app, store, toggle, clock, sink, metrics, processor, delivery, monitor,
