@@ -204,7 +204,8 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
     await postgres.stop();
     let service: ServiceProcess | undefined;
     try {
-      service = await startServiceProcess(env);
+      service = await startServiceProcess(env, { waitForStore: false });
+      await waitFor(async () => (await readyz(service!)).body.storeError !== null, 10_000, 'the first attempt to reach the database');
       const waiting = await readyz(service);
       console.log(`[store-faults] /readyz with the database down at start-up: ${JSON.stringify(waiting.body)}`);
       expect(waiting.status).toBe(503);
