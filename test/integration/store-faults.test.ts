@@ -129,9 +129,10 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
   let postgres: PrivatePostgres;
   let recorder: Recorder;
   let env: Record<string, string>;
-  const dataDir = mkdtempSync(join(tmpdir(), 'cutover-store-faults-'));
+  let dataDir: string;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cutover-store-faults-'));
     postgres = await startPrivatePostgres();
     const admin = new pg.Client({ connectionString: postgres.url });
     await admin.connect();
@@ -153,7 +154,7 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
   afterAll(async () => {
     await recorder?.close();
     await postgres?.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('when its backends are terminated and it is restarted during traffic, then no process exits, every webhook is answered 2xx or 503 within 15 s, and every one is delivered', async () => {

@@ -110,6 +110,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server = child;
+    // A test run that ends abruptly (an uncaught error, process.exit) must not leave the server behind.
+    const stopOnExit = () => child.kill('SIGINT');
+    process.once('exit', stopOnExit);
+    child.once('exit', () => process.off('exit', stopOnExit));
     const deadline = Date.now() + 30_000;
     while (!(await accepts())) {
       if (child.exitCode !== null) throw new Error(`the private PostgreSQL exited at start:\n${output}`);
