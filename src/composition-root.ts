@@ -21,6 +21,7 @@ import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
+import { gateUntilReady, startStoreStartup } from './store/store-startup.js';
 import { startBackgroundThread } from './background/background-handle.js';
 import { ensureWritableDirectory } from './writable-directory.js';
 
@@ -36,8 +37,16 @@ export interface Service {
 
 /** What the process should hear about: a failure the service cannot recover from by itself. */
 export interface ServiceHooks {
-  /** The embedded store's thread died: nothing can be stored any more, the process should end and be restarted. */
+  /**
+   * The embedded store's thread died, or the store did not become ready within STORE_START_TIMEOUT_SECONDS:
+   * nothing can be stored, the process should end and be restarted.
+   */
   onFatal?(error: Error): void;
+  /**
+   * false: `buildService` returns before the store is ready (src/main.ts, which serves /readyz and answers
+   * webhooks 503 meanwhile); the store is prepared with retries and `start()` waits for it. Default true.
+   */
+  readonly awaitStore?: boolean;
 }
 
 /**
@@ -79,7 +88,11 @@ function pipelineSpec(config: Config): PipelineSpec {
 }
 
 function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): PipelineOnItsStore {
-  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl));
+  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
+    connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  }));
   const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), metrics, logger, clock });
   return {
     store,
@@ -145,9 +158,23 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
   const context = { config, metrics, toggle, logger, clock, hooks };
   const pipeline = config.DATABASE_URL ? inProcessPipeline(context, config.DATABASE_URL) : backgroundThreadPipeline(context);
   const { store } = pipeline;
-  await store.migrate();
-  // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
-  if (!config.DATABASE_URL) await store.releaseLeases();
+  const startup = startStoreStartup({
+    async prepare() {
+      await store.migrate();
+      // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
+      if (!config.DATABASE_URL) await store.releaseLeases();
+    },
+    logger,
+    timeoutMs: config.STORE_START_TIMEOUT_SECONDS * 1000,
+  });
+  let stopping = false;
+  if (hooks.awaitStore !== false) await startup.ready;
+  // Not awaited: the process hears of a store that never became ready as a fatal failure.
+  else startup.ready.catch((error: unknown) => {
+    if (!stopping) hooks.onFatal?.(error instanceof Error ? error : new Error(String(error)));
+  });
+  // What answers requests fails promptly until the store is ready; the pipeline starts only then.
+  const requestStore = gateUntilReady(store, startup);
 
   const credentials = resolveWebhookCredentials(config);
   const formats = [legacyFormat, eventsFormat];
@@ -166,8 +193,8 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
 
   const app = createApp({
     formats: formats.map((format) => ({ format, authenticate: authenticatorFor(format.channel) })),
-    inbox: createInboxWriter(store),
-    store, toggle, metrics, logger, clock,
+    inbox: createInboxWriter(requestStore),
+    store: requestStore, toggle, metrics, logger, clock,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     adminToken: config.ADMIN_TOKEN,
     metricsToken: config.METRICS_TOKEN,
@@ -175,6 +202,9 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     onStored: () => pipeline.wake(),
     cutoverReport: () => monitor.report(),
     exportMetrics: () => pipeline.exportMetrics(),
+    requestDeadlineMs: config.REQUEST_DEADLINE_MS,
+    readyzTimeoutMs: config.READYZ_TIMEOUT_MS,
+    storeStartup: () => startup.status(),
   });
 
   let retention: NodeJS.Timeout | undefined;
@@ -189,14 +219,19 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       warnings: credentials.warnings,
     },
     start() {
-      pipeline.start().catch((error: unknown) => logger.error('the pipeline did not start', { error: String(error) }));
-      monitor.start(5000);
-      retention = setInterval(() => {
-        store.purge(clock.now() - retentionMs).catch((error: unknown) => logger.warn('retention purge failed', { error: String(error) }));
-      }, 3600_000);
-      retention.unref();
+      startup.ready.then(() => {
+        if (stopping) return;
+        pipeline.start().catch((error: unknown) => logger.error('the pipeline did not start', { error: String(error) }));
+        monitor.start(5000);
+        retention = setInterval(() => {
+          store.purge(clock.now() - retentionMs).catch((error: unknown) => logger.warn('retention purge failed', { error: String(error) }));
+        }, 3600_000);
+        retention.unref();
+      }, () => undefined);
     },
     async stop() {
+      stopping = true;
+      startup.cancel();
       clearInterval(retention);
       await pipeline.stop().catch((error: unknown) => logger.warn('the pipeline did not stop cleanly', { error: String(error) }));
       await monitor.stop();

@@ -53,6 +53,13 @@ const environmentSchema = z
     CORRELATION_WINDOW_SECONDS: seconds(900),
     RETENTION_DAYS: seconds(30),
     DATABASE_URL: optionalText.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    STORE_START_TIMEOUT_SECONDS: seconds(120),
+    // Codat gives up on a webhook after 15 s: an answer after that is no answer.
+    REQUEST_DEADLINE_MS: z.coerce.number().int().min(1000).max(14_000).default(10_000),
+    READYZ_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
     READINESS_MIN_COVERAGE: z.coerce.number().min(0).max(1).default(0.995),
     READINESS_MIN_OCCURRENCES: z.coerce.number().int().min(0).default(100),
     READINESS_OBSERVATION_HOURS: seconds(24),

@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const service = await buildService(config, logger, undefined, {
     // Requests already get 503 store_unavailable; a supervisor restarts a process that exits, not one that limps.
     onFatal: () => process.exit(1),
+    // Listen while the store is prepared (a database still starting): /readyz says what start-up waits for.
+    awaitStore: false,
   });
   for (const warning of service.description.warnings as string[]) logger.warn(warning);
 

@@ -10,8 +10,11 @@ import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js
 import { countUnreadableBodies, createWebhookReceiver } from '../ingest/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
+import type { StoreStartupStatus } from '../store/store-startup.js';
+import { withTimeout } from '../store/store-unavailable.js';
 import { cutoverPageSecurityPolicy, renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
 import { HttpError, createErrorHandler } from './http-error.js';
+import { requestDeadline } from './request-deadline.js';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -32,6 +35,12 @@ export interface AppDeps {
   readonly cutoverReport: () => Promise<CutoverReport>;
   /** The text of `GET /metrics` (the service's registry, merged with the background thread's). Default: `metrics.registry`. */
   readonly exportMetrics?: () => Promise<string>;
+  /** Every request is answered within this (503 when it cannot be); below Codat's 15 s. Default 10 s. */
+  readonly requestDeadlineMs?: number;
+  /** How long /readyz waits for the store's write check. Default 2 s. */
+  readonly readyzTimeoutMs?: number;
+  /** Where start-up is with the store (src/store/store-startup.ts). Default: ready. */
+  readonly storeStartup?: () => StoreStartupStatus;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -43,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.set('query parser', false);
+  app.use(requestDeadline(deps.requestDeadlineMs ?? 10_000));
   const detectChannel = channelDetector(deps.formats.map((f) => f.format));
   // Signatures are computed over the exact bytes: the body is read raw, whatever its content type.
   const rawBody = express.raw({ type: () => true, limit: deps.bodyLimitBytes });
@@ -71,15 +81,25 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/readyz', async (_req, res) => {
     const toggle = deps.toggle.status();
-    let store: 'ok' | 'unavailable' = 'ok';
-    try {
-      await deps.store.ping();
-    } catch {
-      store = 'unavailable';
+    const startup = deps.storeStartup?.() ?? { state: 'ready' };
+    let store: 'ok' | 'starting' | 'unavailable' = 'ok';
+    let storeError: string | null = null;
+    if (startup.state !== 'ready') {
+      store = startup.state === 'waiting' ? 'starting' : 'unavailable';
+      storeError = startup.lastError;
+    } else {
+      try {
+        // A write check with its own limit: a frozen store is "not ready" now, not after the load balancer gave up.
+        await withTimeout(deps.store.ping(), deps.readyzTimeoutMs ?? 2000, 'the store check');
+      } catch (error) {
+        store = 'unavailable';
+        storeError = error instanceof Error ? error.message : String(error);
+      }
     }
     res.status(store === 'ok' ? 200 : 503).json({
       status: store === 'ok' ? 'ready' : 'not-ready',
       store,
+      storeError,
       flags: toggle,
       warnings: [...deps.warnings, ...flagWarnings(toggle)],
     });

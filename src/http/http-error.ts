@@ -1,5 +1,6 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '../domain/ports.js';
+import { isStoreUnavailable } from '../store/store-unavailable.js';
 
 /** An answer that is not a success: a stable machine-readable `code` and a human message. */
 export class HttpError extends Error {
@@ -46,13 +47,21 @@ export function bodyReadFailure(error: unknown): HttpError | null {
   }
 }
 
+/** A store that cannot take work now (lost connection, frozen database, full disk): retried, not a 500. */
+export const storeUnavailable = () =>
+  new HttpError(503, 'store_unavailable', 'The store is unavailable; retry later.', { 'retry-after': '5' });
+
+export function sendError(res: Response, answer: HttpError): void {
+  res.status(answer.status).set(answer.headers).json({ error: { code: answer.code, message: answer.message } });
+}
+
 /** The one place where errors become HTTP: the same body in every environment, never a stack trace. */
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
-    const known = error instanceof HttpError ? error : bodyReadFailure(error);
+    const known = error instanceof HttpError ? error : isStoreUnavailable(error) ? storeUnavailable() : bodyReadFailure(error);
     if (!known) logger.error('unhandled error while answering a request', { error: String(error) });
-    const answer = known ?? new HttpError(500, 'internal_error', 'The request could not be handled.');
+    // Already answered (e.g. the request deadline passed first): no one is left to tell.
     if (res.headersSent) return;
-    res.status(answer.status).set(answer.headers).json({ error: { code: answer.code, message: answer.message } });
+    sendError(res, known ?? new HttpError(500, 'internal_error', 'The request could not be handled.'));
   };
 }

@@ -1,8 +1,13 @@
 import type { AppendResult, CutoverStore, NewWebhook } from '../store/cutover-store.js';
+import { StoreUnavailableError } from '../store/store-unavailable.js';
 
 export interface InboxWriter {
-  /** Resolves once the webhook is committed to the store (or found to be a redelivery). */
-  write(webhook: NewWebhook): Promise<AppendResult>;
+  /**
+   * Resolves once the webhook is committed to the store (or found to be a redelivery). Rejects with
+   * `StoreUnavailableError` when `deadline` aborts first: a webhook still queued is then never sent;
+   * one already in a batch may still commit, and Codat's retry finds it stored (a duplicate).
+   */
+  write(webhook: NewWebhook, deadline?: AbortSignal): Promise<AppendResult>;
 }
 
 /**
@@ -39,9 +44,27 @@ export function createInboxWriter(store: CutoverStore, options: { maxBatch?: num
   }
 
   return {
-    write(webhook) {
+    write(webhook, deadline) {
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ webhook, resolve, reject });
+        const waiting: Waiting = { webhook, resolve, reject };
+        if (deadline) {
+          const expire = () => {
+            queue = queue.filter((w) => w !== waiting);
+            reject(new StoreUnavailableError('the webhook could not be stored before the request deadline'));
+          };
+          if (deadline.aborted) return expire();
+          deadline.addEventListener('abort', expire, { once: true });
+          const settled = () => deadline.removeEventListener('abort', expire);
+          waiting.resolve = (result) => {
+            settled();
+            resolve(result);
+          };
+          waiting.reject = (error) => {
+            settled();
+            reject(error);
+          };
+        }
+        queue.push(waiting);
         // Wait for the rest of this turn of the event loop: requests parsed together commit together.
         if (!scheduled) {
           scheduled = true;

@@ -18,6 +18,7 @@ import { identifierProblem } from '../domain/conversion-screening.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { HttpError, bodyReadFailure } from '../http/http-error.js';
+import { deadlineOf } from '../http/request-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from '../store/cutover-store.js';
 import type { InboxWriter } from './inbox-writer.js';
@@ -174,13 +175,18 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     };
     let stored;
     try {
-      stored = await deps.inbox.write(webhook);
+      stored = await deps.inbox.write(webhook, deadlineOf(req));
     } catch (error) {
       deps.logger.error('could not store a webhook; answering 503 so Codat retries', { endpoint, error: String(error) });
       metrics.webhooks.inc({ endpoint, outcome: 'store_unavailable' });
       throw new HttpError(503, 'store_unavailable', 'The webhook could not be stored; retry later.', { 'retry-after': '5' });
     }
     if (stored.status === 'duplicate') metrics.duplicates.inc({ channel, layer: 'transport' });
+    // Stored after the deadline had answered 503: Codat's retry will find it stored and hear `duplicate`.
+    if (res.headersSent) {
+      deps.onStored();
+      return;
+    }
     if (!parsed.ok) {
       metrics.webhooks.inc({ endpoint, outcome: parsed.code });
       if (stored.status === 'stored') metrics.quarantined.inc({ channel, reason: parsed.code });

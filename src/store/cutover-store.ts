@@ -161,6 +161,7 @@ export interface CutoverStore {
   /** Retention: forgets settled webhooks, decided occurrences and finished deliveries older than `before`. */
   purge(before: number): Promise<number>;
   counts(): Promise<StoreCounts>;
+  /** Resolves if a write could be taken now (not merely a read): what /readyz asks. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

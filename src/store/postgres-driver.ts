@@ -1,49 +1,117 @@
 import pg from 'pg';
-import type { Row, SqlDriver, SqlExecutor } from './sql-driver.js';
+import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
+import { StoreUnavailableError } from './store-unavailable.js';
 
 // BIGINT columns hold epoch milliseconds: read them as numbers, not strings.
 const INT8_OID = 20;
 
-export function createPostgresDriver(connectionString: string, poolSize = 10): SqlDriver {
-  const pool = new pg.Pool({ connectionString, max: poolSize });
-  // An idle client losing its connection must not crash the process: the next query fails instead.
+export interface PostgresTimeouts {
+  /** Opening a connection, and waiting for a free one in the pool. */
+  readonly connectMs: number;
+  /**
+   * PostgreSQL's `statement_timeout`. The client gives up a second later by itself: a frozen or
+   * partitioned server never sends the cancellation.
+   */
+  readonly statementMs: number;
+  /** PostgreSQL's `idle_in_transaction_session_timeout`: a transaction whose client vanished frees its locks. */
+  readonly idleInTransactionMs: number;
+}
+
+export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { connectMs: 3000, statementMs: 5000, idleInTransactionMs: 10_000 };
+
+/** What the client waits beyond the server's own statement timeout, so the server's cleaner error usually wins. */
+const CLIENT_MARGIN_MS = 1000;
+
+/**
+ * SQLSTATEs that mean "the server cannot do work now", not "this statement is wrong": connection
+ * exceptions (08), shutdown or start-up (57P01-57P03), a cancelled statement (57014: our timeout),
+ * a read-only server (25006: a standby after a failover), insufficient resources (53: disk full, too
+ * many connections) and the idle-in-transaction timeout (25P03).
+ */
+const UNAVAILABLE_STATES = /^(08|53|57P0[123]$|57014$|25006$|25P03$)/;
+
+/** A server-reported error has a severity; everything else (refused, reset, timed out) is the connection's. */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { severity, code } = error as Error & { severity?: unknown; code?: unknown };
+  if (severity === undefined) return true;
+  return typeof code === 'string' && UNAVAILABLE_STATES.test(code);
+}
+
+/** Only what pg itself rejected is judged here: an error thrown by the transaction's own code stays what it is. */
+function unavailable(error: unknown): unknown {
+  if (!isUnavailable(error) || !(error instanceof Error)) return error;
+  return new StoreUnavailableError(`PostgreSQL is unavailable: ${error.message}`, { cause: error });
+}
+
+export function createPostgresDriver(connectionString: string, poolSize = 10, timeouts: PostgresTimeouts = DEFAULT_POSTGRES_TIMEOUTS): SqlDriver {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    query_timeout: timeouts.statementMs + CLIENT_MARGIN_MS,
+    // A peer that vanished without a FIN (failover, partition) is noticed by the kernel, not never.
+    keepAlive: true,
+  });
+  // A connection can fail at any time: idle in the pool (the pool's 'error') or held by a transaction
+  // (the client's own 'error', which pg emits besides failing the query in flight). Unheard, either
+  // ends the process; heard, the transaction fails, its client is discarded and the next one reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format) };
 
-  return {
+  const driver: SqlDriver = {
     dialect: 'postgres',
     skipLocked: 'FOR UPDATE SKIP LOCKED',
-    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const client = await pool.connect().catch((error: unknown) => {
+        throw unavailable(error);
+      });
+      // Long by nature (schema, retention): the server's limit is lifted for this transaction and the client's with it.
+      const queryTimeout = options.unbounded ? 0 : undefined;
+      const run = (text: string, values?: readonly unknown[]) =>
+        client
+          .query({ text, values: values as unknown[] | undefined, types, ...(queryTimeout === undefined ? {} : { query_timeout: queryTimeout }) })
+          .catch((error: unknown) => {
+            throw unavailable(error);
+          });
       const executor: SqlExecutor = {
         async query<R extends Row>(sql: string, params?: readonly unknown[]) {
-          const result = await client.query({ text: sql, values: params as unknown[] | undefined, types });
-          return result.rows as R[];
+          return (await run(sql, params)).rows as R[];
         },
         async execute(sql, params) {
-          const result = await client.query({ text: sql, values: params as unknown[] | undefined, types });
-          return result.rowCount ?? 0;
+          return (await run(sql, params)).rowCount ?? 0;
         },
         async lockKey(key) {
-          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+          await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
         },
       };
       try {
-        await client.query('BEGIN');
+        await run('BEGIN');
+        if (options.unbounded) await run('SET LOCAL statement_timeout = 0');
         const result = await work(executor);
-        await client.query('COMMIT');
+        await run('COMMIT');
         client.release();
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // On a lost or frozen connection a ROLLBACK would only wait out another timeout: the server rolls
+        // back when the connection closes.
+        if (!(error instanceof StoreUnavailableError)) await run('ROLLBACK').catch(() => undefined);
         // A broken connection is not returned to the pool.
         client.release(error instanceof Error ? error : true);
         throw error;
       }
     },
+    async probe() {
+      // Assigning a transaction id is a write: a standby left behind by a failover refuses it, SELECT 1 would not.
+      await driver.transaction((tx) => tx.query('SELECT txid_current() AS id'));
+    },
     async close() {
       await pool.end();
     },
   };
+  return driver;
 }

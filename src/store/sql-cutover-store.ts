@@ -421,7 +421,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
           `INSERT INTO cutover_schema_version (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
           [version],
         );
-      });
+      }, { unbounded: true });
     },
 
     append(webhooks) {
@@ -607,7 +607,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     },
 
     purge(before) {
-      return redoable(async (tx) => {
+      return driver.transaction(async (tx) => {
         let removed = await tx.execute(`DELETE FROM inbox WHERE state = 'processed' AND processed_at < $1`, [before]);
         removed += await tx.execute(`DELETE FROM deliveries WHERE state = 'delivered' AND delivered_at < $1`, [before]);
         removed += await tx.execute('DELETE FROM window_stats WHERE hour < $1', [Math.floor(before / HOUR_MS)]);
@@ -618,7 +618,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
           [before],
         );
         return removed;
-      });
+      }, { durability: 'redoable', unbounded: true });
     },
 
     counts() {
@@ -711,9 +711,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       });
     },
 
-    async ping() {
-      await driver.transaction((tx) => tx.query('SELECT 1 AS ok'));
-    },
+    ping: () => driver.probe(),
 
     close: () => driver.close(),
   };

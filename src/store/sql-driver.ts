@@ -29,6 +29,11 @@ export interface TransactionOptions {
   readonly durability?: 'acknowledged' | 'redoable';
   /** Someone is waiting for it (a request's append): runs before queued transactions that are not. SQLite only. */
   readonly urgent?: boolean;
+  /**
+   * Long by nature (schema migration, retention purge): not cut off by the statement timeout that
+   * bounds everything else on PostgreSQL (src/store/postgres-driver.ts).
+   */
+  readonly unbounded?: boolean;
 }
 
 export interface SqlDriver {
@@ -37,5 +42,10 @@ export interface SqlDriver {
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** `FOR UPDATE SKIP LOCKED` where concurrent claimers exist (PostgreSQL), nothing on SQLite. */
   readonly skipLocked: string;
+  /**
+   * Resolves if the store can take a write now, cheaply: /readyz. Rejects (`StoreUnavailableError`)
+   * on a read-only server, a full disk, a lost connection.
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }

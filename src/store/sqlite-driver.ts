@@ -1,5 +1,8 @@
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
+import { StoreUnavailableError } from './store-unavailable.js';
 
 type Statement = Database.Statement<Record<string, unknown>>;
 
@@ -10,7 +13,23 @@ type Statement = Database.Statement<Record<string, unknown>>;
  * `synchronous=FULL` in WAL mode: an acknowledged commit survives power loss, not only a process
  * crash; a `redoable` one runs under `synchronous=NORMAL` (written to the WAL, not synced by itself).
  */
-export function createSqliteDriver(path: string): SqlDriver {
+/**
+ * Below this much free space next to the database, /readyz says not ready: the WAL grows by up to a
+ * checkpoint's worth (1000 pages, ~4 MiB) before it is reused, and one batch of large bodies adds more.
+ */
+export const MIN_FREE_BYTES = 16 * 1024 * 1024;
+
+/** Failures of the disk or the file, not of the statement: they pass (space freed, lock released). */
+const UNAVAILABLE_CODES = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|PROTOCOL)/;
+
+function unavailable(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !UNAVAILABLE_CODES.test(code)) return error;
+  return new StoreUnavailableError(`SQLite cannot write: ${error.message} (${code})`, { cause: error });
+}
+
+export function createSqliteDriver(path: string, options: { minFreeBytes?: number } = {}): SqlDriver {
+  const minFreeBytes = options.minFreeBytes ?? MIN_FREE_BYTES;
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -64,7 +83,7 @@ export function createSqliteDriver(path: string): SqlDriver {
     async lockKey() {},
   };
 
-  return {
+  const driver: SqlDriver = {
     dialect: 'sqlite',
     skipLocked: '',
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -87,16 +106,34 @@ export function createSqliteDriver(path: string): SqlDriver {
               throw error;
             }
           } catch (error) {
-            reject(error);
+            reject(unavailable(error));
           }
         };
         (options.urgent ? urgentQueue : queue).push(run);
         pump();
       });
     },
+    async probe() {
+      // BEGIN IMMEDIATE takes the write lock (a read-only file or a held lock fails here); the room left
+      // is what a full disk would fail on only later, one webhook at a time.
+      await driver.transaction(async (tx) => {
+        const [pages] = await tx.query<{ page_count: number }>('PRAGMA page_count');
+        const [max] = await tx.query<{ max_page_count: number }>('PRAGMA max_page_count');
+        const [free] = await tx.query<{ freelist_count: number }>('PRAGMA freelist_count');
+        if (pages && max && free && free.freelist_count === 0 && pages.page_count >= max.max_page_count) {
+          throw new StoreUnavailableError('SQLite cannot write: the database has reached max_page_count');
+        }
+      }, { urgent: true });
+      const disk = statfsSync(dirname(path));
+      const freeBytes = disk.bavail * disk.bsize;
+      if (freeBytes < minFreeBytes) {
+        throw new StoreUnavailableError(`SQLite cannot write: ${freeBytes} bytes free next to ${path}, fewer than ${minFreeBytes}`);
+      }
+    },
     async close() {
       if (running || queue.length > 0 || urgentQueue.length > 0) await new Promise<void>((resolve) => (idle = resolve));
       db.close();
     },
   };
+  return driver;
 }

@@ -54,6 +54,8 @@ export interface TestServiceOptions {
   converters?: Readonly<Record<Channel, Converter>>;
   /** A real downstream (e.g. the HTTP sink towards a local server) instead of the recording one. */
   downstream?: DownstreamSink;
+  requestDeadlineMs?: number;
+  readyzTimeoutMs?: number;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -97,6 +99,8 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     // Tests drive processing explicitly through settle(), so that each step is observable.
     onStored: () => undefined,
     cutoverReport: () => monitor.report(),
+    ...(options.requestDeadlineMs === undefined ? {} : { requestDeadlineMs: options.requestDeadlineMs }),
+    ...(options.readyzTimeoutMs === undefined ? {} : { readyzTimeoutMs: options.readyzTimeoutMs }),
   });
   return {
     app, store, toggle, clock, sink, metrics, processor, delivery, monitor,

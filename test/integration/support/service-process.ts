@@ -24,10 +24,19 @@ export interface ServiceProcess {
   readonly url: string;
   readonly port: number;
   readonly output: () => string;
+  /** Still running (it neither exited nor was killed). */
+  alive(): boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startServiceProcess(env: Record<string, string>, options: { port?: number; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+/**
+ * Resolves once the service listens and, unless `waitForStore` is false, its store is past start-up
+ * (`/readyz` no longer says `starting`): the service listens before its schema is migrated.
+ */
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: { port?: number; timeoutMs?: number; waitForStore?: boolean } = {},
+): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort());
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -44,7 +53,11 @@ export async function startServiceProcess(env: Record<string, string>, options: 
     if (child.exitCode !== null) throw new Error(`service exited during start-up:\n${output}`);
     try {
       const response = await fetch(`${url}/healthz`);
-      if (response.ok) break;
+      if (response.ok && options.waitForStore === false) break;
+      if (response.ok) {
+        const ready = (await (await fetch(`${url}/readyz`)).json()) as { store?: string };
+        if (ready.store !== 'starting') break;
+      }
     } catch {
       // not listening yet
     }
@@ -58,6 +71,7 @@ export async function startServiceProcess(env: Record<string, string>, options: 
     url,
     port,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -1,0 +1,33 @@
+/**
+ * Every request is answered within a deadline, below the 15 s after which Codat gives up on a
+ * webhook: a store that is frozen rather than down (no error, no answer) becomes a prompt 503 the
+ * sender retries, not a socket held open until the sender's own timeout.
+ */
+import type { Request, RequestHandler } from 'express';
+import { HttpError, sendError } from './http-error.js';
+
+const deadlines = new WeakMap<Request, AbortSignal>();
+
+/** Aborts when the request's deadline passes: what the handler waits for can stop waiting. */
+export function deadlineOf(req: Request): AbortSignal | undefined {
+  return deadlines.get(req);
+}
+
+export function requestDeadline(ms: number): RequestHandler {
+  return (req, res, next) => {
+    const controller = new AbortController();
+    deadlines.set(req, controller.signal);
+    const timer = setTimeout(() => {
+      controller.abort();
+      // After the handlers listening to the signal had their turn: a webhook's own 503 store_unavailable
+      // (answered from the rejected write, in microtasks) wins over this generic one.
+      setImmediate(() => {
+        if (res.headersSent) return;
+        sendError(res, new HttpError(503, 'deadline_exceeded', `The request could not be answered within ${ms} ms; retry later.`, { 'retry-after': '5' }));
+      });
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+    res.once('finish', () => clearTimeout(timer));
+    next();
+  };
+}
