@@ -408,7 +408,8 @@ describe('fuzzing both endpoints through the real app', () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(unhandled).toEqual([]);
-  });
+    // Thousands of HTTP round trips: a correctness check, given room on a shared two-core machine.
+  }, 90_000);
 });
 
 // ── The receiver's body reading ─────────────────────────────────────────────────────────────
