@@ -6,13 +6,11 @@
  * 10 h, 10 h): an attempt may not reach us, or reach us and lose its answer (so the next one is a
  * redelivery); a copy whose eight attempts all fail is lost. The toggle flips throughout.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODAT_RETRY_DELAYS_MS } from '../../src/domain/ledger.js';
 import { seededRandom } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const SEED = Number(process.env.SIMULATION_SEED ?? 20261202);
@@ -31,14 +29,11 @@ interface Copy {
 
 describe('exactly once under Codat\'s retry schedule (virtual clock)', () => {
   let service: TestService;
-  let server: Server;
-  let baseUrl: string;
+  let server: LoopbackServer;
 
   beforeAll(async () => {
     service = await buildTestService({ graceMs: GRACE_MS, windowMs: WINDOW_MS });
-    server = service.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenOnLoopback(service.app);
   });
   afterAll(async () => {
     server.close();
@@ -148,23 +143,13 @@ describe('exactly once under Codat\'s retry schedule (virtual clock)', () => {
         service.toggle.on = !service.toggle.on;
         flips += 1;
       }
-      const response = await fetch(`${baseUrl}/webhooks/codat/${copy.channel}`, {
-        method: 'POST',
-        headers: signedHeaders(copy.body, { id: webhookId, timestampMs: at }),
-        body: copy.body,
-      });
-      expect([200, 202]).toContain(response.status);
-      await response.arrayBuffer();
+      expect([200, 202]).toContain(await postSignedCopy(server.baseUrl, copy, webhookId, at));
       if (i % 10 === 0) await service.settle();
     }
     service.clock.advance(GRACE_MS * 20);
     await service.settle();
 
-    const delivered = new Map<string, number>();
-    for (const d of service.sink.deliveries) {
-      const group = `${String(d.body.companyId)}|${String(d.body.type)}`;
-      delivered.set(group, (delivered.get(group) ?? 0) + 1);
-    }
+    const delivered = deliveriesPerCompanyAndType(service.sink.deliveries);
     let lost = 0;
     let doubled = 0;
     for (const group of new Set([...expected.keys(), ...delivered.keys()])) {

@@ -4,11 +4,9 @@
  * occurrence reaches the downstream once (events-only ones at most once: they stay shadow while
  * the legacy channel is primary).
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const OCCURRENCES = 2500;
@@ -17,14 +15,11 @@ const SEED = Number(process.env.SIMULATION_SEED ?? 20261123);
 
 describe('exactly once across the flip (simulation)', () => {
   let service: TestService;
-  let server: Server;
-  let baseUrl: string;
+  let server: LoopbackServer;
 
   beforeAll(async () => {
     service = await buildTestService({ graceMs: GRACE_MS, windowMs: 10 * GRACE_MS });
-    server = service.app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenOnLoopback(service.app);
   });
   afterAll(async () => {
     server.close();
@@ -56,23 +51,13 @@ describe('exactly once across the flip (simulation)', () => {
         service.toggle.on = !service.toggle.on;
         flips += 1;
       }
-      const response = await fetch(`${baseUrl}/webhooks/codat/${copy.channel}`, {
-        method: 'POST',
-        headers: signedHeaders(copy.body, { id: copy.webhookId, timestampMs: at }),
-        body: copy.body,
-      });
-      expect([200, 202]).toContain(response.status);
-      await response.arrayBuffer();
+      expect([200, 202]).toContain(await postSignedCopy(server.baseUrl, copy, copy.webhookId, at));
       if (i % 25 === 0) await service.settle();
     }
     service.clock.advance(GRACE_MS * 20);
     await service.settle();
 
-    const deliveredPer = new Map<string, number>();
-    for (const d of service.sink.deliveries) {
-      const key = `${String(d.body.companyId)}|${String(d.body.type)}`;
-      deliveredPer.set(key, (deliveredPer.get(key) ?? 0) + 1);
-    }
+    const deliveredPer = deliveriesPerCompanyAndType(service.sink.deliveries);
     let lost = 0;
     let doubled = 0;
     let shadowOnly = 0;
