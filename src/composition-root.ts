@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
-import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
+import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './http/app.js';
@@ -80,7 +80,7 @@ function pipelineSpec(config: Config): PipelineSpec {
 
 function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): PipelineOnItsStore {
   const store = createSqlCutoverStore(createPostgresDriver(databaseUrl));
-  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), metrics, logger, clock });
+  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock });
   return {
     store,
     description: { store: 'postgresql', downstream: pipeline.downstream },
@@ -99,6 +99,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: Pi
     { sqlitePath, pipeline: spec },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+      legacyConsumer: () => legacyConsumerOn(toggle.definition()),
       logger,
       onFatal(error) {
         logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });

@@ -45,6 +45,8 @@ function run(): void {
 
   const waitingPrimaries = new Map<number, { resolve: (channels: readonly Channel[]) => void; reject: (error: Error) => void }>();
   let nextPrimariesId = 0;
+  // Read on the service's thread together with each batch's channels, so it is as fresh as they are.
+  let legacyConsumer = true;
   const askPrimaries = (companyIds: readonly (string | null)[]) =>
     new Promise<readonly Channel[]>((resolve, reject) => {
       const id = ++nextPrimariesId;
@@ -54,7 +56,7 @@ function run(): void {
   // Counters only: the process figures are the service thread's (one process).
   const metrics = createMetrics(new Registry(), { processMetrics: false });
   const pipeline = spec.pipeline
-    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, metrics, logger: forwardingLogger(send), clock: systemClock })
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send), clock: systemClock })
     : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;
@@ -107,7 +109,10 @@ function run(): void {
     if (message.kind === 'primaries' || message.kind === 'primaries-failed') {
       const waiting = waitingPrimaries.get(message.id);
       waitingPrimaries.delete(message.id);
-      if (message.kind === 'primaries') waiting?.resolve(message.channels);
+      if (message.kind === 'primaries') {
+        legacyConsumer = message.legacyConsumer ?? true;
+        waiting?.resolve(message.channels);
+      }
       else waiting?.reject(new Error(`the toggle could not be read: ${message.message}`));
       return;
     }

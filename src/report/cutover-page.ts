@@ -24,6 +24,7 @@ const VERDICT_STYLE: Record<Readiness['verdict'], { label: string; colour: strin
   'ready-to-flip': { label: 'Ready to flip', colour: '#027a48' },
   flipped: { label: 'Flipped — keep the legacy consumer', colour: '#b54708' },
   'ready-to-contract': { label: 'Ready to contract', colour: '#027a48' },
+  contracted: { label: 'Contracted — legacy consumer off', colour: '#1d4ed8' },
 };
 
 function typeRow(t: TypeVerdict): string {

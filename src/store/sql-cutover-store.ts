@@ -330,8 +330,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     for (const [index, event] of conversion.events.entries()) {
       copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
     }
-    await settleInbox(tx, webhook.inboxId, 'processed', null);
-    return { state: 'processed', detail: null, copies };
+    const detail = conversion.contracted?.length ? 'contracted' : null;
+    await settleInbox(tx, webhook.inboxId, 'processed', detail);
+    return { state: 'processed', detail, copies };
   }
 
   type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };

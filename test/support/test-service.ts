@@ -10,6 +10,7 @@ import type { Express } from 'express';
 import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/auth/webhook-authenticator.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import type { Channel } from '../../src/domain/domain-event.js';
+import { legacyConsumerOn } from '../../src/domain/ports.js';
 import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
 import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
@@ -68,6 +69,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
   const processor = createWebhookProcessor({
     store, metrics, clock, logger: silentLogger,
     primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+    legacyConsumer: () => legacyConsumerOn(toggle.definition()),
     converters: convertersByChannel(),
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,
