@@ -155,6 +155,13 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     cutoverStats: (since) => call('cutoverStats', since),
     purge: (before) => call('purge', before),
     counts: () => call('counts'),
+    pageDeadLetters: (query) => call('pageDeadLetters', query),
+    getDeadLetter: (occurrenceId) => call('getDeadLetter', occurrenceId),
+    replayDeadLettersById: (occurrenceIds, now) => call('replayDeadLettersById', occurrenceIds, now),
+    pageQuarantine: (query) => call('pageQuarantine', query),
+    getQuarantined: (inboxId) => call('getQuarantined', inboxId),
+    replayQuarantineById: async (inboxIds, now) => call('replayQuarantineById', inboxIds, now),
+    cutoverDetails: (since, now) => call('cutoverDetails', since, now),
     ping: () => call('ping'),
     close() {
       closing ??= (async () => {

@@ -72,6 +72,11 @@ function run(): void {
         wake();
         return results;
       }
+      case 'replayQuarantineById': {
+        const replayed = await store.replayQuarantineById(args[0] as number[], args[1] as number);
+        wake();
+        return replayed;
+      }
       case 'replayQuarantine': {
         const replayed = await store.replayQuarantine(args[0] as number);
         wake();

@@ -12,6 +12,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
 import { HttpError, createErrorHandler } from './http-error.js';
+import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
+import { createOperatorRoutes } from './operator-routes.js';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -87,7 +89,8 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Read-only and id-free, so readable without a token unless the operator set one.
-  app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireAdmin(deps.adminToken)]), async (req, res) => {
+  app.use(createCutoverLoginRoutes(deps.adminToken));
+  app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireCutoverReader(deps.adminToken)]), async (req, res) => {
     const report = await deps.cutoverReport();
     if (req.accepts(['application/json', 'text/html']) === 'text/html') {
       res.type('html').send(renderCutoverPage(report));
@@ -98,6 +101,8 @@ export function createApp(deps: AppDeps): Express {
 
   const admin = express.Router();
   admin.use(requireAdmin(deps.adminToken));
+  // Registered first: it serves the paged lists and replays of a selection (the handlers below are the older forms).
+  admin.use(createOperatorRoutes(deps));
   admin.get('/dead-letters', async (_req, res) => {
     res.json({ deadLetters: await deps.store.listDeadLetters(100) });
   });

@@ -33,6 +33,7 @@ import {
   type StoredWebhook,
 } from './cutover-store.js';
 import { SQLITE_COLUMN_EXISTS, existingObjectsQuery, idempotentStatement, schemaObjects, schemaStatements } from './schema.js';
+import { createOperatorQueries } from './operator-queries.js';
 import { classifySettleFailure } from './settle-failure.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
@@ -399,6 +400,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
 
   return {
+    ...createOperatorQueries(driver),
     async migrate() {
       const statements = schemaStatements(driver.dialect);
       const version = schemaVersion(statements);
