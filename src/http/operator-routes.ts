@@ -1,18 +1,16 @@
 /**
  * The operator's endpoints under /admin (behind the admin token): dead letters and quarantine by page and
- * filter, one entry with its body, a replay of one, a selection or all, and the toggles as this replica sees
- * them. The CLI (src/cli/) is their main client. Lists never carry bodies (docs/security.md): only "show one"
- * does, for the operator who asks for it by id.
+ * filter, one entry with its body, and a replay of one, a selection or all. The CLI (src/cli/) is their main
+ * client. Lists never carry bodies (docs/security.md): only "show one" does, for the operator who asks by id.
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
-import { LEGACY_CONSUMER_TOGGLE, NEW_EVENT_TYPES_TOGGLE, legacyConsumerOn, type Clock, type ToggleReader } from '../domain/ports.js';
+import type { Clock } from '../domain/ports.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import { MAX_PAGE } from '../store/operator-queries.js';
 import { HttpError } from './http-error.js';
 
 export interface OperatorRouteDeps {
   readonly store: CutoverStore;
-  readonly toggle: ToggleReader;
   readonly clock: Clock;
   /** Something was put back in the inbox queue: process soon. */
   readonly onStored: () => void;
@@ -88,7 +86,7 @@ async function paged<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createOperatorRoutes(deps: OperatorRouteDeps): Router {
-  const { store, toggle, clock } = deps;
+  const { store, clock } = deps;
   const router = express.Router();
   const body: RequestHandler = express.raw({ type: () => true, limit: 256 * 1024 });
 
@@ -144,15 +142,5 @@ export function createOperatorRoutes(deps: OperatorRouteDeps): Router {
     res.json({ replayed });
   });
 
-  router.get('/flags', (_req, res) => {
-    const definition = toggle.definition();
-    res.json({
-      toggles: [
-        { name: NEW_EVENT_TYPES_TOGGLE, enabled: definition.enabled, rolloutPercent: definition.rolloutPercent },
-        { name: LEGACY_CONSUMER_TOGGLE, enabled: legacyConsumerOn(definition) },
-      ],
-      source: toggle.status(),
-    });
-  });
   return router;
 }

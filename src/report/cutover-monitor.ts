@@ -78,11 +78,14 @@ export function createCutoverMonitor(deps: {
   return {
     readiness,
     async report() {
+      const now = clock.now();
       return {
-        generatedAt: new Date(clock.now()).toISOString(),
+        generatedAt: new Date(now).toISOString(),
         observationHours: thresholds.observationHours,
         toggle: { ...toggle.definition(), flags: toggle.status() },
         readiness: await readiness(),
+        details: await store.cutoverDetails(now - thresholds.observationHours * 3600_000, now),
+        backlog: await store.counts(),
       };
     },
     tick() {

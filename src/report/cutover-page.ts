@@ -4,12 +4,18 @@
  */
 import type { ToggleDefinition, ToggleSourceStatus } from '../domain/ports.js';
 import type { Readiness, TypeVerdict } from '../domain/readiness.js';
+import type { StoreCounts } from '../store/cutover-store.js';
+import type { CutoverDetails } from '../store/operator-queries.js';
 
 export interface CutoverReport {
   readonly generatedAt: string;
   readonly observationHours: number;
   readonly toggle: ToggleDefinition & { readonly flags: ToggleSourceStatus };
   readonly readiness: Readiness;
+  /** What the verdict does not count yet, the trends and per-company progress (src/store/operator-queries.ts). */
+  readonly details?: CutoverDetails;
+  /** Dead letters, quarantine and what waits in the store. */
+  readonly backlog?: StoreCounts;
 }
 
 const escapeHtml = (text: string) =>
