@@ -318,7 +318,7 @@ export function createOperatorQueries(driver: SqlDriver): OperatorQueries {
         const withGaps = [...companies.entries()]
           .filter(([, c]) => c.gaps > 0)
           .sort((a, b) => b[1].gaps - a[1].gaps || a[0].localeCompare(b[0]))
-          .slice(0, 20)
+          .slice(0, 10)
           .map(([companyId, c]) => ({ companyId, gaps: c.gaps, occurrences: c.occurrences }));
         return { pending, held, hours, companies: { onLegacy, onEvents, onBoth, withGaps } };
       });
