@@ -9,6 +9,7 @@ import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
 import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
+import { isShiftable } from './domain/shiftable-clock.js';
 import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './http/app.js';
@@ -91,12 +92,12 @@ function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineC
   };
 }
 
-function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): PipelineOnItsStore {
+function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hooks }: PipelineContext): PipelineOnItsStore {
   mkdirSync(config.DATA_DIR, { recursive: true });
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec },
+    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
       legacyConsumer: () => legacyConsumerOn(toggle.definition()),

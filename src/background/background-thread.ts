@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
+import { clockFromOffset } from '../domain/shiftable-clock.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
@@ -56,7 +57,7 @@ function run(): void {
   // Counters only: the process figures are the service thread's (one process).
   const metrics = createMetrics(new Registry(), { processMetrics: false });
   const pipeline = spec.pipeline
-    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send), clock: systemClock })
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
     : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;

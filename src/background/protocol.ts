@@ -13,6 +13,8 @@ export interface BackgroundSpec {
   readonly sqlitePath: string;
   /** Absent: the thread only serves the store (the contract tests). */
   readonly pipeline?: PipelineSpec;
+  /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
+  readonly clockOffset?: SharedArrayBuffer;
 }
 
 export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'metrics' | 'shutdown';

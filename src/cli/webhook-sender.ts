@@ -86,8 +86,8 @@ export interface SendResult {
   readonly answer: string;
 }
 
-export async function sendWebhook(url: string, channel: Channel, body: string, secret: string, webhookId = `msg_${randomUUID()}`): Promise<SendResult> {
-  const now = new Date();
+/** `now`: the signature's time (the demo's clock runs ahead of the wall clock). */
+export async function sendWebhook(url: string, channel: Channel, body: string, secret: string, webhookId = `msg_${randomUUID()}`, now = new Date()): Promise<SendResult> {
   const response = await fetch(`${url}/webhooks/codat/${channel}`, {
     method: 'POST',
     headers: {
