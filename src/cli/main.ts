@@ -245,8 +245,8 @@ const quarantine: Queue<QuarantineSummary, QuarantineDetail> = {
   showKey: 'webhook',
   filters: { channel: { type: 'string' }, state: { type: 'string' }, reason: { type: 'string' } },
   idOf: (e) => String(e.inboxId),
-  line: (e) => `${e.inboxId}  ${e.channel.padEnd(6)}  ${e.state}  ${e.bytes} bytes  received ${e.receivedAt}\n    reason: ${e.reason ?? '-'}`,
-  detail: (e) => `inboxId      ${e.inboxId}\nchannel      ${e.channel}\nstate        ${e.state}\nreason       ${e.reason ?? '-'}\nreceived at  ${e.receivedAt}\nbody (${e.bytes} bytes)\n${prettyJson(e.body)}`,
+  line: (e) => `${e.inboxId}  ${e.channel.padEnd(6)}  ${e.state}  ${e.bytes} bytes  received ${e.receivedAt}\n    reason: ${e.detail ?? '-'}`,
+  detail: (e) => `inboxId      ${e.inboxId}\nchannel      ${e.channel}\nstate        ${e.state}\nreason       ${e.detail ?? '-'}\nreceived at  ${e.receivedAt}\nbody (${e.bytes} bytes)\n${prettyJson(e.body)}`,
 };
 
 function prettyJson(body: string): string {

@@ -29,8 +29,8 @@ export interface QuarantineSummary {
   readonly inboxId: number;
   readonly channel: Channel;
   readonly state: 'unrecognised' | 'quarantined';
-  /** Why it is there (e.g. `malformed_json`, `unknown_event_type:…`). */
-  readonly reason: string | null;
+  /** Why it is there (e.g. `malformed_json`, `unknown_event_type:…`); `detail`, as the older list called it. */
+  readonly detail: string | null;
   /** ISO 8601. */
   readonly receivedAt: string;
   readonly bytes: number;
@@ -153,7 +153,7 @@ export function createOperatorQueries(driver: SqlDriver): OperatorQueries {
     inboxId: Number(r.id),
     channel: r.channel,
     state: r.state,
-    reason: r.detail,
+    detail: r.detail,
     receivedAt: iso(r.received_at),
     bytes: Number(r.bytes),
   });

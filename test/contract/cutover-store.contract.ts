@@ -1115,7 +1115,7 @@ export function describeCutoverStoreContract(
         expect(byReason.entries.map((e) => e.inboxId)).toEqual([unknown.inboxId]);
         expect((await store.pageQuarantine({ limit: 10, state: 'quarantined', channel: 'events' })).entries.map((e) => e.inboxId)).toEqual([broken.inboxId]);
         const shown = await store.getQuarantined(broken.inboxId);
-        expect(shown).toMatchObject({ reason: 'malformed_json', bytes: body.length, body: '{"id": ' });
+        expect(shown).toMatchObject({ detail: 'malformed_json', bytes: body.length, body: '{"id": ' });
         expect(Buffer.from(shown?.bodyBase64 ?? '', 'base64')).toEqual(body);
 
         expect(await store.replayQuarantineById([unknown.inboxId], LATER)).toBe(1);
