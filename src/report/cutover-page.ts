@@ -78,7 +78,7 @@ ${barChart({ labels, series: [{ name: 'both', colour: '#027a48', values: hours.m
 </div>`;
 }
 
-function companies(progress: CompanyProgress): string {
+function companies(progress: CompanyProgress, contracted: boolean): string {
   const total = progress.onLegacy + progress.onEvents + progress.onBoth;
   const rows = progress.withGaps
     .map((c) => `<tr><td><code>${escapeHtml(c.companyId)}</code></td><td class="n">${c.gaps}</td><td class="n">${c.occurrences}</td></tr>`)
@@ -89,7 +89,7 @@ function companies(progress: CompanyProgress): string {
 <b id="companies-events">${progress.onEvents}</b> from the new one, <b id="companies-both">${progress.onBoth}</b> from both (moved during the period).</p>
 ${stackedBar([{ name: 'legacy', colour: '#98a2b3', value: progress.onLegacy }, { name: 'both', colour: '#f79009', value: progress.onBoth }, { name: 'new', colour: '#027a48', value: progress.onEvents }])}
 ${progress.withGaps.length > 0
-    ? `<h3>Still showing gaps (an occurrence seen on one channel only)</h3><table id="company-gaps"><thead><tr><th>Company</th><th>Gaps</th><th>Occurrences</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? `<h3>${contracted ? 'Seen on one channel only (expected since the contract: legacy copies of replaced types are no longer recorded)' : 'Still showing gaps (an occurrence seen on one channel only)'}</h3><table id="company-gaps"><thead><tr><th>Company</th><th>Gaps</th><th>Occurrences</th></tr></thead><tbody>${rows}</tbody></table>`
     : '<p id="company-gaps-none">No company shows a gap.</p>'}
 </section>`;
 }
@@ -147,7 +147,7 @@ ${blockers.length > 0 ? `<h2>What stands in the way</h2><ul class="blockers" id=
 ${notes.length > 0 ? `<h2>Worth knowing</h2><ul id="notes">${list(notes)}</ul>` : ''}
 ${pendingWork(details, backlog)}
 ${details ? trends(details.hours, report.observationHours) : ''}
-${details ? companies(details.companies) : ''}
+${details ? companies(details.companies, toggle.legacyConsumer === false) : ''}
 <h2>By domain type (last ${report.observationHours} h)</h2>
 <table id="types"><thead><tr><th>Type</th><th>Carried by</th><th>Both</th><th>Legacy only</th><th>New only</th><th>Coverage</th><th>Mismatches</th><th>Lag p50 / p99</th><th>Rescued</th><th>Legacy after flip</th></tr></thead>
 <tbody>${readiness.types.map(typeRow).join('') || `<tr><td colspan="10">${escapeHtml(noRows)}</td></tr>`}</tbody></table>

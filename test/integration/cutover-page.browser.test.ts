@@ -189,6 +189,25 @@ describe('the /cutover page in a browser', () => {
     }
   });
 
+  it('when the operator contracted, then a person sees "Contracted" and the legacy consumer off', async () => {
+    const service = await buildTestService({ windowMs: WINDOW_MS, minOccurrences: 10 });
+    service.toggle.on = true;
+    service.toggle.legacyConsumer = false;
+    await withTraffic(service, 20, 0);
+    const { url, server } = await serve(service);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`${url}/cutover`);
+      expect(await page.locator('#verdict h1').innerText()).toBe('Contracted — legacy consumer off');
+      expect(await page.locator('#legacy-consumer').innerText()).toBe('off (contracted)');
+      expect(await page.locator('#notes').innerText()).toContain('codat_cutover_legacy_contracted_total');
+      await page.screenshot({ path: join(SCREENSHOTS, 'cutover-contracted.png'), fullPage: true });
+    } finally {
+      server.close();
+      await service.close();
+    }
+  });
+
   it('when the new stream carries everything, then a person sees "Ready to flip" and the step to take', async () => {
     const service = await buildTestService({ windowMs: WINDOW_MS, minOccurrences: 10 });
     await withTraffic(service, 40, 0);
