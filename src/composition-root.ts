@@ -8,7 +8,8 @@ import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
-import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
+import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
+import { isShiftable } from './domain/shiftable-clock.js';
 import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './http/app.js';
@@ -93,7 +94,7 @@ function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineC
     statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
   }));
-  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), metrics, logger, clock });
+  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock });
   return {
     store,
     description: { store: 'postgresql', downstream: pipeline.downstream },
@@ -104,13 +105,14 @@ function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineC
   };
 }
 
-function backgroundThreadPipeline({ config, metrics, toggle, logger, hooks }: PipelineContext): PipelineOnItsStore {
+function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hooks }: PipelineContext): PipelineOnItsStore {
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec },
+    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+      legacyConsumer: () => legacyConsumerOn(toggle.definition()),
       logger,
       onFatal(error) {
         logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });

@@ -44,6 +44,8 @@ export interface BackgroundThread {
 export interface BackgroundHooks {
   /** Answers the pipeline's toggle questions (the toggle lives on this thread). */
   readonly primaryChannels?: PrimaryChannels;
+  /** Is codat-legacy-consumer on? Sent with every answer to the pipeline's toggle questions. Absent: on. */
+  readonly legacyConsumer?: () => boolean;
   readonly logger?: Logger;
   /** The thread died: nothing can be stored any more. */
   readonly onFatal?: (error: Error) => void;
@@ -80,7 +82,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
   async function answerPrimaries(id: number, companyIds: readonly (string | null)[]): Promise<void> {
     try {
       if (!hooks.primaryChannels) throw new Error('the background pipeline asked for the toggle, but none was given');
-      post({ kind: 'primaries', id, channels: await hooks.primaryChannels(companyIds) });
+      post({ kind: 'primaries', id, channels: await hooks.primaryChannels(companyIds), legacyConsumer: hooks.legacyConsumer?.() ?? true });
     } catch (error) {
       hooks.logger?.error('could not read the toggle for the background thread', { error: String(error) });
       post({ kind: 'primaries-failed', id, message: String(error) });
@@ -153,6 +155,13 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     cutoverStats: (since) => call('cutoverStats', since),
     purge: (before) => call('purge', before),
     counts: () => call('counts'),
+    pageDeadLetters: (query) => call('pageDeadLetters', query),
+    getDeadLetter: (occurrenceId) => call('getDeadLetter', occurrenceId),
+    replayDeadLettersById: (occurrenceIds, now) => call('replayDeadLettersById', occurrenceIds, now),
+    pageQuarantine: (query) => call('pageQuarantine', query),
+    getQuarantined: (inboxId) => call('getQuarantined', inboxId),
+    replayQuarantineById: async (inboxIds, now) => call('replayQuarantineById', inboxIds, now),
+    cutoverDetails: (since, now) => call('cutoverDetails', since, now),
     ping: () => call('ping'),
     close() {
       closing ??= (async () => {

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
+import { clockFromOffset } from '../domain/shiftable-clock.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
@@ -45,6 +46,8 @@ function run(): void {
 
   const waitingPrimaries = new Map<number, { resolve: (channels: readonly Channel[]) => void; reject: (error: Error) => void }>();
   let nextPrimariesId = 0;
+  // Read on the service's thread together with each batch's channels, so it is as fresh as they are.
+  let legacyConsumer = true;
   const askPrimaries = (companyIds: readonly (string | null)[]) =>
     new Promise<readonly Channel[]>((resolve, reject) => {
       const id = ++nextPrimariesId;
@@ -54,7 +57,7 @@ function run(): void {
   // Counters only: the process figures are the service thread's (one process).
   const metrics = createMetrics(new Registry(), { processMetrics: false });
   const pipeline = spec.pipeline
-    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, metrics, logger: forwardingLogger(send), clock: systemClock })
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
     : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;
@@ -69,6 +72,11 @@ function run(): void {
         const results = await store.append((args[0] as NewWebhook[]).map((w) => ({ ...w, body: bufferFromTransfer(w.body) })));
         wake();
         return results;
+      }
+      case 'replayQuarantineById': {
+        const replayed = await store.replayQuarantineById(args[0] as number[], args[1] as number);
+        wake();
+        return replayed;
       }
       case 'replayQuarantine': {
         const replayed = await store.replayQuarantine(args[0] as number);
@@ -107,7 +115,10 @@ function run(): void {
     if (message.kind === 'primaries' || message.kind === 'primaries-failed') {
       const waiting = waitingPrimaries.get(message.id);
       waitingPrimaries.delete(message.id);
-      if (message.kind === 'primaries') waiting?.resolve(message.channels);
+      if (message.kind === 'primaries') {
+        legacyConsumer = message.legacyConsumer ?? true;
+        waiting?.resolve(message.channels);
+      }
       else waiting?.reject(new Error(`the toggle could not be read: ${message.message}`));
       return;
     }

@@ -13,6 +13,8 @@ export interface BackgroundSpec {
   readonly sqlitePath: string;
   /** Absent: the thread only serves the store (the contract tests). */
   readonly pipeline?: PipelineSpec;
+  /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
+  readonly clockOffset?: SharedArrayBuffer;
 }
 
 export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'metrics' | 'shutdown';
@@ -21,7 +23,8 @@ export type ThreadMethod = Exclude<keyof CutoverStore, 'close'> | ControlMethod;
 /** Service thread → background thread. */
 export type ToBackground =
   | { readonly kind: 'call'; readonly id: number; readonly method: ThreadMethod; readonly args: readonly unknown[] }
-  | { readonly kind: 'primaries'; readonly id: number; readonly channels: readonly Channel[] }
+  /** `legacyConsumer`: codat-legacy-consumer read with the channels (absent: on). */
+  | { readonly kind: 'primaries'; readonly id: number; readonly channels: readonly Channel[]; readonly legacyConsumer?: boolean }
   /** The toggle could not be read: the batch fails and is claimed again later. */
   | { readonly kind: 'primaries-failed'; readonly id: number; readonly message: string };
 

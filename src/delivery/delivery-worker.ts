@@ -3,6 +3,7 @@
  * occurrence id as `Idempotency-Key`, retries with exponential backoff, dead letters after a bounded
  * number of attempts. Also runs the ledger's rescue of held occurrences whose grace period is over.
  */
+import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
@@ -48,9 +49,9 @@ export function createDeliveryWorker(deps: {
     } catch (error) {
       const attempts = previousAttempts + 1;
       const dead = attempts >= maxAttempts;
-      await store.markDeliveryFailed(occurrenceId, String(error), dead ? null : clock.now() + backoffMs(attempts));
+      await store.markDeliveryFailed(occurrenceId, errorText(error), dead ? null : clock.now() + backoffMs(attempts));
       metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
-      if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: String(error) });
+      if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: errorText(error) });
       return null;
     }
   }

@@ -109,7 +109,13 @@ export interface WebhookSource {
 
 /** What a mapper makes of one parsed webhook body. */
 export type Conversion =
-  | { readonly kind: 'converted'; readonly source: WebhookSource; readonly events: readonly DomainEvent[] }
+  | {
+      readonly kind: 'converted';
+      readonly source: WebhookSource;
+      readonly events: readonly DomainEvent[];
+      /** Legacy events left out because the legacy consumer is contracted (src/ingest/contract.ts): recorded on the inbox row. */
+      readonly contracted?: readonly DomainEventType[];
+    }
   /** A body of a type this service does not know (yet): accepted, kept and counted, never delivered. */
   | { readonly kind: 'unrecognised'; readonly source: WebhookSource; readonly reason: string }
   /** A body of a known type that lacks what its conversion needs: kept in quarantine with the reason. */

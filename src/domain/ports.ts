@@ -7,6 +7,12 @@ import type { Channel } from './domain-event.js';
 /** The name of the one toggle this service reads. */
 export const NEW_EVENT_TYPES_TOGGLE = 'codat-new-event-types';
 
+/**
+ * The contract phase as a flip: off = the legacy consumer is contracted (docs/toggle-phases.md). A flags file or
+ * server without it reads on, so that forgetting the flag never stops anything.
+ */
+export const LEGACY_CONSUMER_TOGGLE = 'codat-legacy-consumer';
+
 /** Where the toggle's state comes from and how fresh it is (for /readyz and metrics). */
 export interface ToggleSourceStatus {
   /** `bootstrap`: flags from `flags/` only (offline, or Unleash not reached yet). `unleash`: the server's data. */
@@ -21,7 +27,12 @@ export interface ToggleDefinition {
   readonly enabled: boolean;
   /** 0–100: the share of companies on the new channel. */
   readonly rolloutPercent: number;
+  /** `codat-legacy-consumer`: false once the operator contracted. Absent: on. */
+  readonly legacyConsumer?: boolean;
 }
+
+/** Is the legacy consumer still on (not contracted)? */
+export const legacyConsumerOn = (definition: ToggleDefinition): boolean => definition.legacyConsumer !== false;
 
 export interface ToggleReader {
   /**

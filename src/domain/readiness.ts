@@ -3,10 +3,10 @@
  * the legacy consumer)? Pure: the numbers come from the ledger, the thresholds from configuration.
  */
 import { carriageOf, type DomainEventType } from './domain-event.js';
-import type { ToggleDefinition } from './ports.js';
+import { legacyConsumerOn, type ToggleDefinition } from './ports.js';
 
-export type Verdict = 'not-ready' | 'ready-to-flip' | 'flipped' | 'ready-to-contract';
-export const VERDICTS: readonly Verdict[] = ['not-ready', 'ready-to-flip', 'flipped', 'ready-to-contract'];
+export type Verdict = 'not-ready' | 'ready-to-flip' | 'flipped' | 'ready-to-contract' | 'contracted';
+export const VERDICTS: readonly Verdict[] = ['not-ready', 'ready-to-flip', 'flipped', 'ready-to-contract', 'contracted'];
 
 /** What the ledger saw of one domain type over the observation period, counted as windows close. */
 export interface TypeStats {
@@ -89,6 +89,10 @@ export function judgeReadiness(stats: readonly TypeStats[], toggle: ToggleDefini
     if (t.eventsOnly > 0) info(`${t.type}: ${t.eventsOnly} occurrence(s) arrived only as new events (a legacy rule not subscribed, or a late legacy copy)`);
   }
 
+  if (!legacyConsumerOn(toggle) && phase !== 'flipped') {
+    blocker(`codat-legacy-consumer is off before codat-new-event-types is at 100%: the contract is refused for the companies still on the legacy channel (their legacy webhooks are delivered as before); turn codat-legacy-consumer back on, or finish the flip`);
+  }
+
   if (phase !== 'flipped') {
     const observed = overall.both + overall.legacyOnly;
     if (observed < thresholds.minOccurrences) {
@@ -121,6 +125,7 @@ export function judgeReadiness(stats: readonly TypeStats[], toggle: ToggleDefini
   }
   const legacyAfterFlip = sum(types.map((t) => t.legacyCopiesWhileEventsPrimary));
   if (legacyAfterFlip > 0) info(`${legacyAfterFlip} legacy webhook(s) still arrived ${window} while the new channel was primary`);
+  if (!legacyConsumerOn(toggle)) return contracted(reasons, phase, overall, types, window);
   const safe = !reasons.some((r) => r.level === 'blocker');
   return {
     verdict: safe ? 'ready-to-contract' : 'flipped',
@@ -130,6 +135,30 @@ export function judgeReadiness(stats: readonly TypeStats[], toggle: ToggleDefini
     nextStep: safe
       ? 'The new channel carries everything: remove the legacy rules in Codat, then the legacy consumer (src/legacy and its line in the composition root).'
       : 'Keep the legacy consumer running until the blockers below are gone.',
+    overall,
+    types,
+  };
+}
+
+/**
+ * After the contract (codat-legacy-consumer off): legacy copies of replaced types are stored and acknowledged but
+ * not delivered. What still needs the legacy channel was never contracted (src/ingest/contract.ts), so the blockers
+ * of the flipped phase become what the operator should know, and the contract stays reversible.
+ */
+function contracted(reasons: readonly Reason[], phase: Readiness['phase'], overall: Readiness['overall'], types: TypeVerdict[], window: string): Readiness {
+  const notes: Reason[] = reasons.map((r) => ({ level: 'info', message: r.message }));
+  for (const t of types) {
+    if (t.carriage === 'legacy-only' && t.delivered > 0) {
+      notes.push({ level: 'info', message: `${t.type}: still delivered from the legacy channel ${window} (no replacement exists, so it is never contracted)` });
+    }
+  }
+  notes.unshift({ level: 'info', message: 'codat-legacy-consumer is off: legacy copies of types the new channel carries are stored and acknowledged, not delivered (codat_cutover_legacy_contracted_total)' });
+  return {
+    verdict: 'contracted',
+    safe: true,
+    phase,
+    reasons: notes,
+    nextStep: 'Contracted. Turn codat-legacy-consumer back on to undo; remove the legacy rules in Codat once no legacy-only type is needed.',
     overall,
     types,
   };

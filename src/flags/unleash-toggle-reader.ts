@@ -20,7 +20,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse } from 'unleash-client';
-import { NEW_EVENT_TYPES_TOGGLE } from '../domain/ports.js';
+import { LEGACY_CONSUMER_TOGGLE, NEW_EVENT_TYPES_TOGGLE } from '../domain/ports.js';
 import type { Logger, ToggleDefinition, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
 import { exportToBootstrap, parseUnleashExport, type UnleashBootstrap } from './export-to-bootstrap.js';
 
@@ -296,7 +296,10 @@ export async function createUnleashToggleReader(options: UnleashToggleReaderOpti
     },
 
     definition(): ToggleDefinition {
-      return ready ? toggleDefinitionOf(unleash.getFeatureToggleDefinition(NEW_EVENT_TYPES_TOGGLE)) : { enabled: false, rolloutPercent: 0 };
+      if (!ready) return { enabled: false, rolloutPercent: 0, legacyConsumer: true };
+      // A flag missing from the server or the file reads on: the contract happens only when asked for.
+      const legacyConsumer = unleash.getFeatureToggleDefinition(LEGACY_CONSUMER_TOGGLE) === undefined || unleash.isEnabled(LEGACY_CONSUMER_TOGGLE, {}, true);
+      return { ...toggleDefinitionOf(unleash.getFeatureToggleDefinition(NEW_EVENT_TYPES_TOGGLE)), legacyConsumer };
     },
 
     async close(): Promise<void> {

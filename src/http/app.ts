@@ -12,9 +12,12 @@ import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import type { StoreStartupStatus } from '../store/store-startup.js';
 import { withTimeout } from '../store/store-unavailable.js';
-import { cutoverPageSecurityPolicy, renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
+import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
+import { pageSecurityPolicy } from '../report/page-styles.js';
 import { HttpError, createErrorHandler } from './http-error.js';
 import { requestDeadline } from './request-deadline.js';
+import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
+import { createOperatorRoutes } from './operator-routes.js';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -112,10 +115,11 @@ export function createApp(deps: AppDeps): Express {
   });
 
   // Read-only and id-free, so readable without a token unless the operator set one.
-  app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireAdmin(deps.adminToken)]), async (req, res) => {
+  app.use(createCutoverLoginRoutes(deps.adminToken));
+  app.get('/cutover', ...(deps.adminToken === undefined ? [] : [requireCutoverReader(deps.adminToken)]), async (req, res) => {
     const report = await deps.cutoverReport();
     if (req.accepts(['application/json', 'text/html']) === 'text/html') {
-      res.type('html').set('content-security-policy', cutoverPageSecurityPolicy()).send(renderCutoverPage(report));
+      res.type('html').set('content-security-policy', pageSecurityPolicy()).send(renderCutoverPage(report));
       return;
     }
     res.json(report);
@@ -123,20 +127,7 @@ export function createApp(deps: AppDeps): Express {
 
   const admin = express.Router();
   admin.use(requireAdmin(deps.adminToken));
-  admin.get('/dead-letters', async (_req, res) => {
-    res.json({ deadLetters: await deps.store.listDeadLetters(100) });
-  });
-  admin.post('/dead-letters/replay', async (_req, res) => {
-    res.json({ replayed: await deps.store.replayDeadLetters(deps.clock.now()) });
-  });
-  admin.get('/quarantine', async (_req, res) => {
-    res.json({ webhooks: await deps.store.listQuarantine(100) });
-  });
-  admin.post('/quarantine/replay', async (_req, res) => {
-    const replayed = await deps.store.replayQuarantine(deps.clock.now());
-    deps.onStored();
-    res.json({ replayed });
-  });
+  admin.use(createOperatorRoutes(deps));
   app.use('/admin', admin);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such route.')));

@@ -11,7 +11,7 @@ import { eventsFormat } from '../events/events-format.js';
 import { legacyFormat } from '../legacy/legacy-format.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
-import { createWebhookProcessor, type Converter, type PrimaryChannels } from './webhook-processor.js';
+import { createWebhookProcessor, type Converter, type LegacyConsumer, type PrimaryChannels } from './webhook-processor.js';
 
 /** Plain data, so that it can be handed to a worker thread. */
 export interface PipelineSpec {
@@ -40,6 +40,7 @@ export function createPipeline(deps: {
   store: CutoverStore;
   spec: PipelineSpec;
   primaryChannels: PrimaryChannels;
+  legacyConsumer?: LegacyConsumer;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -49,6 +50,7 @@ export function createPipeline(deps: {
   const processor = createWebhookProcessor({
     store, converters, metrics, logger, clock,
     primaryChannels: deps.primaryChannels,
+    ...(deps.legacyConsumer ? { legacyConsumer: deps.legacyConsumer } : {}),
     graceMs: spec.graceMs,
     windowMs: spec.windowMs,
   });

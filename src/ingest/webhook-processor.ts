@@ -7,6 +7,7 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
 import { primaryChannel } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
+import { contractConversion } from './contract.js';
 import { PartlySettled, type CutoverStore, type LedgerPolicy, type SettleResult, type StoredWebhook } from '../store/cutover-store.js';
 
 export type Converter = (body: unknown) => Conversion;
@@ -28,6 +29,9 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
     });
 }
 
+/** Is `codat-legacy-consumer` on (not contracted)? Read once per batch, right after the primary channels. */
+export type LegacyConsumer = () => boolean | Promise<boolean>;
+
 export interface WebhookProcessor {
   /** Something was stored: drain soon. */
   wake(): void;
@@ -41,6 +45,8 @@ export function createWebhookProcessor(deps: {
   store: CutoverStore;
   converters: Readonly<Record<Channel, Converter>>;
   primaryChannels: PrimaryChannels;
+  /** Absent: never contracted. */
+  legacyConsumer?: LegacyConsumer;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -87,8 +93,13 @@ export function createWebhookProcessor(deps: {
     return converters[webhook.channel](body);
   }
 
-  function count(webhook: StoredWebhook, result: SettleResult): void {
+  function count(webhook: StoredWebhook, result: SettleResult, conversion: Conversion | undefined): void {
     if (result.state === 'unrecognised') metrics.unrecognised.inc({ channel: webhook.channel });
+    if (result.detail === 'contracted') {
+      // Counted from what settled, so a batch that rolls back and is claimed again is not counted twice.
+      const types = conversion?.kind === 'converted' ? (conversion.contracted ?? []) : [];
+      for (const type of types) metrics.legacyContracted.inc({ type });
+    }
     if (result.state === 'quarantined') metrics.quarantined.inc({ channel: webhook.channel, reason: result.detail ?? 'unknown' });
     for (const copy of result.copies) {
       metrics.ledgerDecisions.inc({ channel: copy.channel, action: copy.action });
@@ -106,13 +117,18 @@ export function createWebhookProcessor(deps: {
     while (!stopping) {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
-      const items = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
+      const converted = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
+
+      const policy = await policyFor(converted.map((item) => item.conversion));
+      const contracted = deps.legacyConsumer ? !(await deps.legacyConsumer()) : false;
+      const items = contracted
+        ? converted.map(({ webhook, conversion }) => ({ webhook, conversion: contractConversion(webhook.channel, conversion, policy) }))
+        : converted;
       const countAll = (results: readonly (SettleResult | undefined)[]) =>
         results.forEach((result, i) => {
           const webhook = batch[i];
-          if (webhook && result) count(webhook, result);
+          if (webhook && result) count(webhook, result, items[i]?.conversion);
         });
-      const policy = await policyFor(items.map((item) => item.conversion));
       try {
         countAll(await store.settleBatch(items, policy));
         settled += batch.length;

@@ -44,6 +44,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { pr
     toggleEnabled: gauge('codat_cutover_toggle_enabled', '1 when codat-new-event-types is enabled in this environment.', []),
     toggleRolloutPercent: gauge('codat_cutover_toggle_rollout_percent', 'Share of companies on the new channel according to the toggle definition (0–100).', []),
     toggleChanges: counter('codat_cutover_toggle_changes_total', 'Observed changes of the toggle definition (enabled or rollout): a fast rate means flapping.', []),
+    legacyContracted: counter('codat_cutover_legacy_contracted_total', 'Legacy copies stored and acknowledged but not delivered because the legacy consumer is contracted (codat-legacy-consumer off), by type.', ['type']),
+    legacyConsumerEnabled: gauge('codat_cutover_legacy_consumer_enabled', '1 while codat-legacy-consumer is on; 0 once the operator contracted the legacy consumer.', []),
     backlog: gauge('codat_cutover_backlog', 'Rows waiting in the store by kind (inbox, deliveries, dead_letters, quarantine, held).', ['kind']),
   };
 }

@@ -4,7 +4,7 @@
  * the toggle's definition into gauges so a dashboard can show it over time.
  */
 import { carriageOf } from '../domain/domain-event.js';
-import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
+import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
@@ -53,7 +53,8 @@ export function createCutoverMonitor(deps: {
     const definition = toggle.definition();
     metrics.toggleEnabled.set(definition.enabled ? 1 : 0);
     metrics.toggleRolloutPercent.set(definition.rolloutPercent);
-    const fingerprint = `${definition.enabled}|${definition.rolloutPercent}`;
+    metrics.legacyConsumerEnabled.set(legacyConsumerOn(definition) ? 1 : 0);
+    const fingerprint = `${definition.enabled}|${definition.rolloutPercent}|${legacyConsumerOn(definition)}`;
     if (lastDefinition !== null && fingerprint !== lastDefinition) metrics.toggleChanges.inc();
     lastDefinition = fingerprint;
   }
@@ -77,11 +78,14 @@ export function createCutoverMonitor(deps: {
   return {
     readiness,
     async report() {
+      const now = clock.now();
       return {
-        generatedAt: new Date(clock.now()).toISOString(),
+        generatedAt: new Date(now).toISOString(),
         observationHours: thresholds.observationHours,
         toggle: { ...toggle.definition(), flags: toggle.status() },
         readiness: await readiness(),
+        details: await store.cutoverDetails(now - thresholds.observationHours * 3600_000, now),
+        backlog: await store.counts(),
       };
     },
     tick() {

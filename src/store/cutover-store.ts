@@ -7,6 +7,7 @@
 import type { Channel, Conversion, DomainEventType } from '../domain/domain-event.js';
 import type { CopyDecision, DeliveryReason } from '../domain/ledger.js';
 import type { TypeStats } from '../domain/readiness.js';
+import type { OperatorQueries } from './operator-queries.js';
 
 export type InboxState = 'pending' | 'processed' | 'unrecognised' | 'quarantined';
 
@@ -120,7 +121,8 @@ export class PartlySettled extends Error {
   }
 }
 
-export interface CutoverStore {
+/** The operator's queries (src/store/operator-queries.ts) are part of every store. */
+export interface CutoverStore extends OperatorQueries {
   /** Marks occurrences whose window ended before `now - windowMs` as closed, once, and returns them. */
   closeWindows(now: number, windowMs: number, limit: number): Promise<ClosedOccurrence[]>;
   /** Per-type figures over occurrences first seen since `since`, for the readiness verdict. */

@@ -33,6 +33,7 @@ import {
   type StoredWebhook,
 } from './cutover-store.js';
 import { SQLITE_COLUMN_EXISTS, existingObjectsQuery, idempotentStatement, schemaObjects, schemaStatements } from './schema.js';
+import { createOperatorQueries } from './operator-queries.js';
 import { classifySettleFailure } from './settle-failure.js';
 import type { SqlDriver, SqlExecutor } from './sql-driver.js';
 
@@ -333,8 +334,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     for (const [index, event] of conversion.events.entries()) {
       copies.push(await settleEvent(tx, webhook, conversion.source, event, index, policy));
     }
-    await settleInbox(tx, webhook.inboxId, 'processed', null);
-    return { state: 'processed', detail: null, copies };
+    const detail = conversion.contracted?.length ? 'contracted' : null;
+    await settleInbox(tx, webhook.inboxId, 'processed', detail);
+    return { state: 'processed', detail, copies };
   }
 
   type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
@@ -401,6 +403,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
 
   return {
+    ...createOperatorQueries(driver),
     async migrate() {
       const statements = schemaStatements(driver.dialect);
       const version = schemaVersion(statements);

@@ -1076,5 +1076,65 @@ export function describeCutoverStoreContract(
         await expect(store.ping()).resolves.toBeUndefined();
       });
     });
+
+    describe('operator queries', () => {
+      async function deadLetter(type: DomainEventType = 'write.succeeded'): Promise<string> {
+        const copy = await copyOf(buildDomainEvent({ type }), 'legacy', T0, legacyPrimary);
+        await store.markDeliveryFailed(copy.occurrenceId, 'TypeError: fetch failed — caused by: Error: connect ECONNREFUSED', null);
+        return copy.occurrenceId;
+      }
+
+      it('when dead letters are paged, then each page continues after the last and a replayed one leaves the list', async () => {
+        const ids = [await deadLetter(), await deadLetter(), await deadLetter('write.failed')];
+        const first = await store.pageDeadLetters({ limit: 2 });
+        expect(first.entries).toHaveLength(2);
+        expect(first.next).not.toBeNull();
+        const second = await store.pageDeadLetters({ limit: 2, after: first.next ?? undefined });
+        expect(second.next).toBeNull();
+        expect([...first.entries, ...second.entries].map((e) => e.occurrenceId).sort()).toEqual([...ids].sort());
+        expect(first.entries[0]?.lastError).toContain('ECONNREFUSED');
+        expect((await store.pageDeadLetters({ limit: 10, type: 'write.failed' })).entries.map((e) => e.type)).toEqual(['write.failed']);
+
+        const [id = ''] = ids;
+        const shown = await store.getDeadLetter(id);
+        expect(JSON.parse(shown?.payload ?? '{}')).toMatchObject({ id });
+        expect(await store.replayDeadLettersById([id, 'no-such-id'], LATER)).toBe(1);
+        expect(await store.getDeadLetter(id)).toBeNull();
+        expect(idsOf(await store.claimDueDeliveries(LATER, 10, LEASE_MS))).toEqual([id]);
+        await expect(store.pageDeadLetters({ limit: 2, after: 'not-a-cursor' })).rejects.toMatchObject({ name: 'InvalidCursor' });
+      });
+
+      it('when quarantined webhooks are filtered, shown and replayed by id, then only those go back to the queue, body intact', async () => {
+        const body = Buffer.from('{"id": ');
+        const [broken] = await store.append([buildNewWebhook({ channel: 'events', state: 'quarantined', detail: 'malformed_json', body })]);
+        const unknown = await receive({ channel: 'legacy' });
+        await store.settle(unknown, buildUnrecognised('legacy', 'unknown_rule_type:Brand New'), legacyPrimary);
+        if (broken?.status !== 'stored') throw new Error('not stored');
+
+        const byReason = await store.pageQuarantine({ limit: 10, reason: 'unknown_rule_type' });
+        expect(byReason.entries.map((e) => e.inboxId)).toEqual([unknown.inboxId]);
+        expect((await store.pageQuarantine({ limit: 10, state: 'quarantined', channel: 'events' })).entries.map((e) => e.inboxId)).toEqual([broken.inboxId]);
+        const shown = await store.getQuarantined(broken.inboxId);
+        expect(shown).toMatchObject({ detail: 'malformed_json', bytes: body.length, body: '{"id": ' });
+        expect(Buffer.from(shown?.bodyBase64 ?? '', 'base64')).toEqual(body);
+
+        expect(await store.replayQuarantineById([unknown.inboxId], LATER)).toBe(1);
+        expect((await store.claimPending(LATER, 10, LEASE_MS)).map((w) => w.inboxId)).toEqual([unknown.inboxId]);
+        expect((await store.pageQuarantine({ limit: 10 })).entries.map((e) => e.inboxId)).toEqual([broken.inboxId]);
+      });
+
+      it('when windows are open and then close, then the details show them pending, then in the hour they were first seen', async () => {
+        const event = bothChannelsEvent('strong');
+        await copyOf(event, 'legacy', T0, legacyPrimary);
+        expect((await store.cutoverDetails(T0 - 3600_000, T0)).pending).toEqual({ [event.type]: 1 });
+        await copyOf(event, 'events', T0 + 1000, legacyPrimary);
+        await store.closeWindows(T0 + WINDOW_MS + 1, WINDOW_MS, 100);
+        const details = await store.cutoverDetails(T0 - 3600_000, T0 + WINDOW_MS + 1);
+        expect(details.pending).toEqual({});
+        const hour = details.hours.find((h) => h.hour === Math.floor(T0 / 3600_000) * 3600_000);
+        expect(hour).toMatchObject({ both: 1, legacyOnly: 0, lagP50Seconds: 1 });
+        expect(details.companies).toMatchObject({ onLegacy: 1, onEvents: 0, withGaps: [] });
+      });
+    });
   });
 }

@@ -9,11 +9,14 @@ export class FakeToggle implements ToggleReader {
     return this.onFor ? this.onFor(companyId) : this.on;
   }
   rolloutPercent = 100;
+  /** codat-legacy-consumer: false once the test contracts. */
+  legacyConsumer = true;
   status(): ToggleSourceStatus {
     return { source: 'bootstrap', serverReachable: null, lastError: null };
   }
   definition(): ToggleDefinition {
-    return this.on || this.onFor ? { enabled: true, rolloutPercent: this.onFor ? this.rolloutPercent : 100 } : { enabled: false, rolloutPercent: 0 };
+    const legacyConsumer = this.legacyConsumer;
+    return this.on || this.onFor ? { enabled: true, rolloutPercent: this.onFor ? this.rolloutPercent : 100, legacyConsumer } : { enabled: false, rolloutPercent: 0, legacyConsumer };
   }
 }
 

@@ -34,7 +34,7 @@ function eventBody(eventType: string, payload: Record<string, unknown>) {
   return JSON.stringify({ id: randomUUID(), eventType, generatedDate: new Date().toISOString(), payload });
 }
 
-function bodiesFor(kind: OccurrenceKind, companyId: string): { domainType: string; legacy?: string; events?: string } {
+export function bodiesFor(kind: OccurrenceKind, companyId: string): { domainType: string; legacy?: string; events?: string } {
   switch (kind) {
     case 'write': {
       const key = randomUUID();

@@ -11,6 +11,7 @@ import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
+import { legacyConsumerOn } from '../../src/domain/ports.js';
 import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
 import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
@@ -75,6 +76,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
   const processor = createWebhookProcessor({
     store, metrics, clock, logger: silentLogger,
     primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+    legacyConsumer: () => legacyConsumerOn(toggle.definition()),
     converters: options.converters ?? convertersByChannel(),
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,

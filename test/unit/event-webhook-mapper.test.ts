@@ -206,7 +206,7 @@ const SAMPLE_EXPECTATIONS: Record<string, readonly Expected[]> = {
   ],
   'event-read.completed.unsuccessful.json': [
     datasetEvent('dataset.synced', 'invoices'),
-    datasetEvent('dataset.syncFailed', 'payments', 'AuthError'),
+    datasetEvent('dataset.syncFailed', 'bills', 'AuthError'),
   ],
   'event-reports.categorizedBankStatement.generate.successful.json': [reportEvent('report.generated', 'categorizedBankStatement')],
   'event-reports.categorizedBankStatement.generate.unsuccessful.json': [

@@ -92,7 +92,7 @@ async function offlineSdk(bootstrap: UnleashBootstrap): Promise<Unleash> {
 }
 
 describe('exportToBootstrap', () => {
-  it('turns the repo flags file into the client-API shape: codat-new-event-types off, 100% rollout on companyId', () => {
+  it('turns the repo flags file into the client-API shape: codat-new-event-types off, 100% rollout on companyId; codat-legacy-consumer on', () => {
     expect(exportToBootstrap(repoExport(), 'development')).toEqual({
       version: 2,
       features: [
@@ -114,8 +114,25 @@ describe('exportToBootstrap', () => {
           ],
           variants: [],
         },
+        {
+          name: 'codat-legacy-consumer',
+          type: 'kill-switch',
+          enabled: true,
+          project: 'default',
+          stale: false,
+          impressionData: false,
+          description: expect.any(String),
+          strategies: [{ name: 'default', constraints: [], parameters: {}, variants: [] }],
+          variants: [],
+        },
       ],
     });
+  });
+
+  it('the repo file keeps the legacy consumer on (not contracted) for every company', async () => {
+    const sdk = await offlineSdk(exportToBootstrap(repoExport(), 'development'));
+    expect(sdk.isEnabled('codat-legacy-consumer', { properties: { companyId: 'c-1' } })).toBe(true);
+    expect(sdk.isEnabled('codat-legacy-consumer', {})).toBe(true);
   });
 
   it('the repo file evaluates off for every company; switched on, on for companies and "(client)" but never without a companyId', async () => {

@@ -1,0 +1,13 @@
+/**
+ * A failed delivery as the operator reads it in a dead letter: the error with its causes. Node's fetch fails
+ * with `TypeError: fetch failed` and puts what happened (ECONNREFUSED, a TLS error, a reset) in `cause`.
+ */
+export function errorText(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
+    parts.push(String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(' — caused by: ');
+}
