@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
 import { HttpError, createErrorHandler } from './http-error.js';
+import { serveOpenApi } from './openapi.js';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -95,6 +96,8 @@ export function createApp(deps: AppDeps): Express {
     }
     res.json(report);
   });
+
+  app.get('/openapi.json', serveOpenApi(deps));
 
   const admin = express.Router();
   admin.use(requireAdmin(deps.adminToken));
