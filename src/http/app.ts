@@ -18,6 +18,7 @@ import { HttpError, createErrorHandler } from './http-error.js';
 import { requestDeadline } from './request-deadline.js';
 import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
 import { createOperatorRoutes } from './operator-routes.js';
+import { serveOpenApi } from './openapi.js';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -124,6 +125,8 @@ export function createApp(deps: AppDeps): Express {
     }
     res.json(report);
   });
+
+  app.get('/openapi.json', serveOpenApi(deps));
 
   const admin = express.Router();
   admin.use(requireAdmin(deps.adminToken));

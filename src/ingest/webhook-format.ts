@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 
 /**
@@ -8,6 +9,8 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 export interface WebhookFormat {
   readonly channel: Channel;
   readonly path: string;
+  /** The lenient schema the body is read with: what the endpoint's request body is documented as (src/http/openapi.ts). */
+  readonly wireSchema: ZodType;
   looksLike(body: unknown): boolean;
   convert(body: unknown): Conversion;
 }

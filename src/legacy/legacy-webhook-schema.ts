@@ -49,7 +49,12 @@ export function normaliseLegacyData(value: unknown): LegacyData {
 }
 
 /** Optional text field: absent, null, blank or wrong-typed all read as `undefined`. */
-const optionalText = z.unknown().optional().transform(asText);
+const optionalText = z
+  .unknown()
+  .optional()
+  .transform(asText)
+  // What the OpenAPI document (src/http/openapi.ts) says it accepts: the transform itself has no JSON Schema.
+  .meta({ type: 'string', description: 'Text. Absent, null, blank or of another type: read as absent, never refused.' });
 
 /**
  * Top-level keys are PascalCase (REFERENCE §2.3) and read exactly. `z.object` strips the keys
@@ -65,7 +70,11 @@ export const legacyWebhookBodySchema = z.object({
   ClientId: optionalText,
   CompanyId: optionalText,
   DataConnectionId: optionalText,
-  Data: z.unknown().optional().transform(normaliseLegacyData),
+  Data: z
+    .unknown()
+    .optional()
+    .transform(normaliseLegacyData)
+    .meta({ type: 'object', description: 'Keys read in any casing (`DailyQuota` = `dailyQuota`). Not an object: read as empty.' }),
 });
 
 export type LegacyWebhookBody = z.output<typeof legacyWebhookBodySchema>;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Ops checks: the Prometheus configuration and rules (with their unit tests), the Grafana dashboards, and
-# docker-compose.yml. Called by .ci/run; runs on its own too: `bash test/ops/check.sh`.
+# Ops checks: the Prometheus configuration and rules (with their unit tests), the Grafana dashboards,
+# docker-compose.yml and the Dockerfile. Called by .ci/run; runs on its own too: `bash test/ops/check.sh`.
 #
 # Needs promtool and docker-compose (Debian: `apt-get install -y prometheus docker-compose`), node, python3 with
 # yaml (a dependency of docker-compose), and for the last check psql with a PostgreSQL at 127.0.0.1:5432 (skipped
@@ -50,6 +50,8 @@ step "dashboards: every query is valid PromQL (promtool check rules)" \
 step "docker-compose config -q" docker-compose config -q
 step "docker-compose.yml equivalent to the integration tests (test/ops/check-compose.py)" \
   python3 test/ops/check-compose.py "$work/cutover-env.json"
+step "Dockerfile: runtime stage non-root, HEALTHCHECK, production deps only, copies what the build makes (test/ops/check-dockerfile.py)" \
+  python3 test/ops/check-dockerfile.py
 if [ -d node_modules/tsx ]; then
   step "the service's environment in docker-compose.yml passes src/config.ts" \
     node --import tsx test/ops/compose-env-config.ts "$work/cutover-env.json"
