@@ -227,7 +227,9 @@ describe('delivery to the downstream', () => {
     const auth = { authorization: 'Bearer admin-token-0123456789' };
     const dead = await request(service.app).get('/admin/dead-letters').set(auth);
     // Ids and reasons, no bodies (docs/security.md).
-    expect(dead.body.deadLetters).toEqual([{ occurrenceId: expect.any(String), attempts: 3, lastError: expect.stringContaining('downstream unavailable') }]);
+    expect(dead.body.deadLetters).toHaveLength(1);
+    expect(dead.body.deadLetters[0]).toMatchObject({ occurrenceId: expect.any(String), attempts: 3, lastError: expect.stringContaining('downstream unavailable') });
+    expect(dead.body.deadLetters[0]).not.toHaveProperty('payload');
     expect(dead.text).not.toContain(JSON.parse(sampleText('legacy-SyncStarted')).CompanyId);
     expect((await request(service.app).post('/admin/dead-letters/replay').set(auth)).body).toEqual({ replayed: 1 });
     await service.delivery.tick();
