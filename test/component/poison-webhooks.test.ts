@@ -74,8 +74,18 @@ describe('poison webhooks among innocent ones, through the HTTP edge', () => {
     await service.close();
   });
 
-  const quarantine = async () =>
-    ((await request(service.app).get('/admin/quarantine').set('authorization', `Bearer ${ADMIN}`)).body as { webhooks: QuarantinedWebhook[] }).webhooks;
+  /** Every quarantined webhook, page after page as an operator reads them. */
+  const quarantine = async () => {
+    const all: QuarantinedWebhook[] = [];
+    let after: string | null = null;
+    do {
+      const page = (await request(service.app).get(`/admin/quarantine${after === null ? '' : `?after=${encodeURIComponent(after)}`}`).set('authorization', `Bearer ${ADMIN}`))
+        .body as { webhooks: QuarantinedWebhook[]; next: string | null };
+      all.push(...page.webhooks);
+      after = page.next;
+    } while (after !== null);
+    return all;
+  };
   /** How many times each webhook (by AlertId) reached the downstream. */
   const deliveredTimes = () => {
     const times = new Map<string, number>();

@@ -26,7 +26,7 @@ function switchable(store: CutoverStore): { store: CutoverStore; mode: { value: 
   const mode = { value: 'working' as Mode };
   let waiting: (() => void)[] = [];
   const wrapped = { ...store };
-  for (const key of ['append', 'ping', 'listDeadLetters'] as const) {
+  for (const key of ['append', 'ping', 'pageDeadLetters'] as const) {
     const call = store[key] as (...args: unknown[]) => Promise<unknown>;
     (wrapped as Record<string, unknown>)[key] = async (...args: unknown[]) => {
       if (mode.value === 'hanging') await new Promise<void>((resolve) => waiting.push(resolve));
