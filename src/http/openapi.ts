@@ -9,7 +9,8 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AuthFailureReason } from '../auth/webhook-authenticator.js';
-import type { Channel } from '../domain/domain-event.js';
+import { CHANNELS, type Channel } from '../domain/domain-event.js';
+import type { ToggleSourceStatus } from '../domain/ports.js';
 import {
   bankFeedSourceAccountPayloadSchema,
   companyPayloadSchema,
@@ -23,6 +24,15 @@ import {
 } from '../events/event-webhook-schema.js';
 import type { WebhookFormat } from '../ingest/webhook-format.js';
 import { MAX_JSON_DEPTH, type BodyProblem } from '../ingest/webhook-receiver.js';
+import {
+  MAX_PAGE,
+  type DeadLetterDetail,
+  type DeadLetterSummary,
+  type QuarantineDetail,
+  type QuarantineSummary,
+} from '../store/operator-queries.js';
+import { SESSION_COOKIE } from './cutover-session.js';
+import { DEFAULT_PAGE, MAX_REPLAY_IDS, QUARANTINE_STATES } from './operator-routes.js';
 
 // ── The answers' bodies ──────────────────────────────────────────────────────────────────────
 
@@ -47,12 +57,13 @@ export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'not-ready']),
-  store: z.enum(['ok', 'unavailable']),
+  store: z.enum(['ok', 'starting', 'unavailable']).describe('`starting`: still waiting for the store at start-up (migrations, first connection).'),
+  storeError: z.string().nullable().describe('Why the store is not `ok`; null when it is.'),
   flags: z.object({
     source: z.enum(['bootstrap', 'unleash']).describe('`bootstrap`: the flags from flags/ only; `unleash`: the server\'s data.'),
     serverReachable: z.boolean().nullable().describe('null when no Unleash server is configured.'),
     lastError: z.string().nullable(),
-  }),
+  }) satisfies z.ZodType<ToggleSourceStatus>,
   warnings: z.array(z.string()).describe('E.g. an endpoint that refuses all traffic for want of a secret, or Unleash unreachable.'),
 });
 
@@ -63,22 +74,48 @@ export const cutoverReportSchema = z.looseObject({
   readiness: z.looseObject({ verdict: z.enum(['not-ready', 'ready-to-flip', 'flipped', 'ready-to-contract']) }),
 }).describe('The readiness report (docs/readiness.md); further fields may be added.');
 
+// Typed against the store's answers (src/store/operator-queries.ts): a field added there does not compile until it is here.
+const deadLetterSummarySchema = z.object({
+  occurrenceId: z.string(),
+  type: z.string().nullable().describe('The domain event type; null when the occurrence is gone.'),
+  companyId: z.string().nullable(),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  createdAt: z.iso.datetime().describe('ISO 8601: when the delivery was first queued.'),
+}) satisfies z.ZodType<DeadLetterSummary>;
+
+const quarantineSummarySchema = z.object({
+  inboxId: z.number().int(),
+  channel: z.enum(['legacy', 'events'] as const satisfies readonly Channel[]),
+  state: z.enum(['unrecognised', 'quarantined']),
+  detail: z.string().nullable().describe('The reason, e.g. `malformed_json`, `missing_company_id` or `unknown_event_type:…`.'),
+  receivedAt: z.iso.datetime().describe('ISO 8601.'),
+  bytes: z.number().int().min(0).describe('The size of the body as stored.'),
+}) satisfies z.ZodType<QuarantineSummary>;
+
+const nextCursor = z.string().nullable().describe('Pass as `after` for the next page; null on the last one.');
+
 export const deadLettersSchema = z.object({
-  deadLetters: z.array(
-    z.object({ occurrenceId: z.string(), attempts: z.number().int(), lastError: z.string().nullable(), payload: z.string() }),
-  ).describe('At most 100.'),
+  deadLetters: z.array(deadLetterSummarySchema).describe(`Oldest first; at most \`limit\` (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}); ids and reasons, never payloads.`),
+  next: nextCursor,
+});
+
+export const deadLetterSchema = z.object({
+  deadLetter: deadLetterSummarySchema.extend({
+    payload: z.string().describe('What the downstream would receive (JSON text).'),
+  }) satisfies z.ZodType<DeadLetterDetail>,
 });
 
 export const quarantineSchema = z.object({
-  webhooks: z.array(
-    z.object({
-      inboxId: z.number().int(),
-      channel: z.enum(['legacy', 'events'] as const satisfies readonly Channel[]),
-      state: z.enum(['unrecognised', 'quarantined']),
-      detail: z.string().nullable().describe('The reason, e.g. `malformed_json` or `missing_company_id`.'),
-      receivedAt: z.number().describe('Milliseconds since the epoch.'),
-    }),
-  ).describe('At most 100; ids and reasons, never bodies.'),
+  webhooks: z.array(quarantineSummarySchema).describe(`By inboxId; at most \`limit\` (default ${DEFAULT_PAGE}, at most ${MAX_PAGE}); ids and reasons, never bodies.`),
+  next: nextCursor,
+});
+
+export const quarantineEntrySchema = z.object({
+  webhook: quarantineSummarySchema.extend({
+    body: z.string().describe('The body as received, as UTF-8 text (lossy where it was not UTF-8).'),
+    bodyBase64: z.base64().describe('The exact bytes received.'),
+  }) satisfies z.ZodType<QuarantineDetail>,
 });
 
 export const replayedSchema = z.object({ replayed: z.number().int().min(0) });
@@ -105,7 +142,9 @@ export const ANSWER_SCHEMAS = {
   Readiness: readinessSchema,
   CutoverReport: cutoverReportSchema,
   DeadLetters: deadLettersSchema,
+  DeadLetter: deadLetterSchema,
   Quarantine: quarantineSchema,
+  QuarantineEntry: quarantineEntrySchema,
   Replayed: replayedSchema,
 } as const satisfies Record<string, z.ZodType>;
 
@@ -168,6 +207,14 @@ const json = (name: string, description: string) => ({ description, content: { '
 const error = (description: string) => json('Error', description);
 const INTERNAL = error('`internal_error`: an unexpected failure (logged); the body never holds a stack trace.');
 
+const STORE_UNAVAILABLE = '`store_unavailable`: the store cannot take work now (connection lost, database down or frozen); nothing was changed.';
+const DEADLINE_EXCEEDED = '`deadline_exceeded`: not answered within `REQUEST_DEADLINE_MS` (default 10 s)';
+
+/** A 503 the client should retry, after `Retry-After` seconds. */
+function retryLater(description: string) {
+  return { ...error(description), headers: { 'Retry-After': { description: 'Seconds (5).', schema: { type: 'integer' } } } };
+}
+
 const WEBHOOK_TITLES: Readonly<Record<Channel, { summary: string; description: string }>> = {
   legacy: {
     summary: 'Receive a legacy Codat "rules" webhook',
@@ -212,32 +259,108 @@ function webhookOperation(format: WebhookFormat): Operation {
           'Refused before it could be read (never stored): `request_aborted`, `invalid_content_length`, `bad_request`.',
       ),
       '401': error(`Not authentic: nothing parsed, stored or delivered.\n${codeList(AUTH_FAILURES)}`),
+      ...(format.channel === 'legacy'
+        ? {
+            '403': error(
+              '`credential_not_allowed_for_format`: a new-format body authenticated only by the static `Authorization`, ' +
+                'which admits legacy-format bodies alone; never stored. Sign it (`CODAT_LEGACY_SECRET`) instead (docs/security.md).',
+            ),
+          }
+        : {}),
       '413': error('`payload_too_large`: larger than `BODY_LIMIT_BYTES` (after inflating); never read, so never stored.'),
       '415': error('`unsupported_encoding`: an unknown `Content-Encoding` or charset; never read, so never stored.'),
       '500': INTERNAL,
-      '503': {
-        ...error('`store_unavailable`: the webhook could not be stored; nothing was acknowledged. Retry (both Codat services do).'),
-        headers: { 'Retry-After': { description: 'Seconds', schema: { type: 'integer' } } },
-      },
+      '503': retryLater(
+        '`store_unavailable`: the webhook could not be stored; nothing was acknowledged. Retry (both Codat services do).\n' +
+          `${DEADLINE_EXCEEDED} (e.g. a body still arriving); nothing was stored.`,
+      ),
     },
   };
 }
 
-function adminOperation(operationId: string, summary: string, answer: string, description: string): Operation {
+const UNAUTHORIZED_ADMIN = error('`invalid_admin_token`: no or a wrong `Authorization: Bearer <ADMIN_TOKEN>`.');
+const BODY_UNREAD = 'Refused before it was read: `request_aborted`, `invalid_content_length`, `bad_request`.';
+
+interface AdminAnswers {
+  /** Extra 400 codes, with their meaning, besides a body that could not be read. */
+  readonly invalid?: Readonly<Record<string, string>>;
+  readonly notFound?: string;
+  /** The operation reads a body (a replay selection): it can be too large or in an unknown encoding. */
+  readonly readsBody?: boolean;
+}
+
+function adminOperation(operationId: string, summary: string, answer: string, description: string, extra: AdminAnswers & { parameters?: unknown[]; requestBody?: unknown } = {}): Operation {
+  const { invalid, notFound, readsBody, ...rest } = extra;
+  const invalidCodes = invalid === undefined ? '' : codeList(invalid);
+  const bad = readsBody === true ? [invalidCodes, BODY_UNREAD].filter((text) => text !== '').join('\n') : invalidCodes;
   return {
     operationId,
     tags: ['operators'],
     summary,
     description,
     security: [{ adminToken: [] }],
+    ...rest,
     responses: {
       '200': json(answer, 'Done.'),
-      '401': error('`invalid_admin_token`: no or a wrong `Authorization: Bearer <ADMIN_TOKEN>`.'),
+      ...(bad === '' ? {} : { '400': error(bad) }),
+      '401': UNAUTHORIZED_ADMIN,
       '403': error('`admin_disabled`: `ADMIN_TOKEN` is not set, so the operator endpoints are off.'),
+      ...(notFound === undefined ? {} : { '404': error(notFound) }),
+      ...(readsBody === true
+        ? {
+            '413': error('`payload_too_large`: a body larger than 256 KiB; never read.'),
+            '415': error('`unsupported_encoding`: an unknown `Content-Encoding` or charset; never read.'),
+          }
+        : {}),
       '500': INTERNAL,
+      '503': retryLater(`${STORE_UNAVAILABLE}\n${DEADLINE_EXCEEDED}`),
     },
   };
 }
+
+const queryParameter = (name: string, description: string, schema: JsonSchema) => ({ name, in: 'query', required: false, description, schema });
+const idParameter = (description: string, schema: JsonSchema) => ({ name: 'id', in: 'path', required: true, description, schema });
+
+const PAGE_PARAMETERS = [
+  queryParameter('limit', `Entries per page (default ${DEFAULT_PAGE}).`, { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE }),
+  queryParameter('after', 'The `next` of the previous page; absent for the first.', { type: 'string' }),
+];
+const PAGE_INVALID = {
+  invalid_query: `a parameter out of range (\`limit\` not a whole number from 1 to ${MAX_PAGE}) or not one of its values`,
+  invalid_cursor: '`after` is not a cursor this service gave out',
+};
+
+const DEAD_LETTER_ID = idParameter('The `occurrenceId`.', { type: 'string', minLength: 1, maxLength: 200 });
+const QUARANTINE_ID = idParameter('The `inboxId`.', { type: 'integer', minimum: 1 });
+const DEAD_LETTER_GONE = '`dead_letter_not_found`: no dead letter has this `occurrenceId` (it may have been replayed).';
+const QUARANTINE_GONE = '`quarantine_entry_not_found`: no quarantined webhook has this `inboxId` (it may have been replayed).';
+const INVALID_ID = (what: string) => ({ invalid_id: what });
+
+function replaySelection(idSchema: JsonSchema, what: string): { requestBody: unknown; invalid: Record<string, string> } {
+  return {
+    requestBody: {
+      required: false,
+      description: `No body or \`{}\`: every entry. \`{"ids": [...]}\`: those ${what} (1 to ${MAX_REPLAY_IDS}); ids that are not (or no longer) there are skipped, and \`replayed\` says how many were.`,
+      content: {
+        'application/json': {
+          schema: { type: 'object', properties: { ids: { type: 'array', items: idSchema, minItems: 1, maxItems: MAX_REPLAY_IDS } } },
+        },
+      },
+    },
+    invalid: {
+      malformed_json: 'the body is not JSON',
+      invalid_body: `not an object, or \`ids\` not a list of 1 to ${MAX_REPLAY_IDS}`,
+      invalid_id: `an id in \`ids\` is not ${what}`,
+    },
+  };
+}
+
+const REDIRECT_TO_CUTOVER = {
+  description: 'To `/cutover`.',
+  headers: { Location: { description: '`/cutover`', schema: { type: 'string' } } },
+  content: { 'text/plain': { schema: { type: 'string' } }, 'text/html': { schema: { type: 'string' } } },
+};
+const LOGIN_PAGE = { 'text/html': { schema: { type: 'string' }, example: '<form method="post" action="/cutover/login">…' } };
 
 /** The document for an app configured with these formats and tokens. Pure: no I/O, nothing kept. */
 export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
@@ -269,7 +392,11 @@ export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
       description: 'Pings the store. For routing traffic: a `503` instance cannot store webhooks, and restarting it would not help.',
       responses: {
         '200': json('Readiness', 'Ready: the store answers.'),
-        '503': json('Readiness', 'Not ready: the store is unavailable (`store: unavailable`).'),
+        '503': json(
+          'Readiness',
+          'Not ready: the store is still starting (`store: starting`) or unavailable (`store: unavailable`), with `storeError`. ' +
+            '(Only if `READYZ_TIMEOUT_MS` is set above `REQUEST_DEADLINE_MS` can the deadline answer first, with the Error `deadline_exceeded`.)',
+        ),
       },
     },
   };
@@ -282,20 +409,82 @@ export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
         '200': { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
         ...(metricsSecured ? { '401': error('`invalid_metrics_token`: no or a wrong `Authorization: Bearer <METRICS_TOKEN>`.') } : {}),
         '500': INTERNAL,
+        '503': retryLater(DEADLINE_EXCEEDED),
       },
     },
   };
   paths['/cutover'] = {
     get: {
       operationId: 'cutoverReport', tags: ['operations'], summary: 'The cutover readiness report',
-      description: 'JSON, or an HTML page when the client prefers `text/html` (a browser). Read-only and free of ids.',
-      ...(cutoverSecured ? { security: [{ adminToken: [] }] } : {}),
+      description:
+        'JSON, or an HTML page when the client prefers `text/html` (a browser). Read-only and free of ids.' +
+        (cutoverSecured ? ' A browser signs in at `POST /cutover/login` and is then let in by the `cutover_session` cookie.' : ''),
+      ...(cutoverSecured ? { security: [{ adminToken: [] }, { cutoverSession: [] }] } : {}),
       responses: {
         '200': {
           description: 'The report.',
           content: { 'application/json': { schema: ref('CutoverReport') }, 'text/html': { schema: { type: 'string' } } },
         },
-        ...(cutoverSecured ? { '401': error('`invalid_admin_token`: no or a wrong `Authorization: Bearer <ADMIN_TOKEN>`.') } : {}),
+        ...(cutoverSecured
+          ? {
+              '401': {
+                description:
+                  '`invalid_admin_token`: neither `Authorization: Bearer <ADMIN_TOKEN>` nor a valid `cutover_session` cookie. ' +
+                  'A client that prefers `text/html` gets the sign-in form instead of the JSON error.',
+                content: { ...error('').content, ...LOGIN_PAGE },
+              },
+            }
+          : {}),
+        '500': INTERNAL,
+        '503': retryLater(`${STORE_UNAVAILABLE}\n${DEADLINE_EXCEEDED}`),
+      },
+    },
+  };
+  paths['/cutover/login'] = {
+    post: {
+      operationId: 'cutoverLogin', tags: ['operations'], summary: 'Sign a browser in to /cutover',
+      description: cutoverSecured
+        ? 'The sign-in form posts `ADMIN_TOKEN` here and gets an HttpOnly, SameSite=Strict `cutover_session` cookie scoped to ' +
+          '`/cutover` (12 hours; derived from the token, so rotating `ADMIN_TOKEN` ends every session). The cookie opens the ' +
+          'report and nothing else: the /admin endpoints still want the bearer token.'
+        : '`ADMIN_TOKEN` is not set, so `/cutover` is open and there is nothing to sign in to.',
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { token: { type: 'string', description: '`ADMIN_TOKEN`.' } } } },
+        },
+      },
+      responses: {
+        ...(cutoverSecured
+          ? {
+              '303': {
+                ...REDIRECT_TO_CUTOVER,
+                description: 'Signed in: to `/cutover`, with the session cookie.',
+                headers: {
+                  ...REDIRECT_TO_CUTOVER.headers,
+                  'Set-Cookie': { description: '`cutover_session=…; HttpOnly; SameSite=Strict; Path=/cutover; Max-Age=43200` (and `Secure` over HTTPS).', schema: { type: 'string' } },
+                },
+              },
+              '401': { description: 'A missing or wrong token: the sign-in form again, saying so (a page, not the JSON error).', content: LOGIN_PAGE },
+            }
+          : { '404': error('`not_found`: no sign-in is needed, `ADMIN_TOKEN` is not set.') }),
+        '400': error(BODY_UNREAD),
+        '413': error('`payload_too_large`: a form larger than 8 KiB; never read.'),
+        '415': error('`unsupported_encoding`: an unknown `Content-Encoding` or charset; never read.'),
+        '500': INTERNAL,
+        '503': retryLater(`${DEADLINE_EXCEEDED} (a form still arriving)`),
+      },
+    },
+  };
+  paths['/cutover/logout'] = {
+    post: {
+      operationId: 'cutoverLogout', tags: ['operations'], summary: 'Sign a browser out of /cutover',
+      description: 'Clears the `cutover_session` cookie of this browser (other sessions end when `ADMIN_TOKEN` changes).',
+      responses: {
+        '303': {
+          ...REDIRECT_TO_CUTOVER,
+          headers: { ...REDIRECT_TO_CUTOVER.headers, 'Set-Cookie': { description: '`cutover_session=; …; Max-Age=0`', schema: { type: 'string' } } },
+        },
         '500': INTERNAL,
       },
     },
@@ -306,17 +495,66 @@ export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
       responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } },
     },
   };
+  const deadLetterReplay = replaySelection({ type: 'string', minLength: 1, maxLength: 200 }, 'occurrenceIds');
+  const quarantineReplay = replaySelection({ type: 'integer', minimum: 1 }, 'inboxIds');
   paths['/admin/dead-letters'] = {
-    get: adminOperation('listDeadLetters', 'Deliveries that gave up', 'DeadLetters', 'Occurrences whose delivery failed `DELIVERY_MAX_ATTEMPTS` times.'),
+    get: adminOperation('listDeadLetters', 'Deliveries that gave up', 'DeadLetters', 'Occurrences whose delivery failed `DELIVERY_MAX_ATTEMPTS` times, a page at a time.', {
+      parameters: [...PAGE_PARAMETERS, queryParameter('type', 'Only this domain event type.', { type: 'string' })],
+      invalid: PAGE_INVALID,
+    }),
   };
   paths['/admin/dead-letters/replay'] = {
-    post: adminOperation('replayDeadLetters', 'Deliver the dead letters again', 'Replayed', 'Puts every dead letter back in the delivery queue.'),
+    post: adminOperation('replayDeadLetters', 'Deliver dead letters again', 'Replayed', 'Puts every dead letter, or the selected ones, back in the delivery queue.', {
+      requestBody: deadLetterReplay.requestBody,
+      invalid: deadLetterReplay.invalid,
+      readsBody: true,
+    }),
+  };
+  paths['/admin/dead-letters/{id}'] = {
+    get: adminOperation('getDeadLetter', 'One dead letter, with its payload', 'DeadLetter', 'For the operator who asks by id: the only answer that carries the payload.', {
+      parameters: [DEAD_LETTER_ID],
+      invalid: INVALID_ID('the id is longer than 200 characters'),
+      notFound: DEAD_LETTER_GONE,
+    }),
+  };
+  paths['/admin/dead-letters/{id}/replay'] = {
+    post: adminOperation('replayDeadLetter', 'Deliver one dead letter again', 'Replayed', 'Puts this dead letter back in the delivery queue: `{"replayed": 1}`.', {
+      parameters: [DEAD_LETTER_ID],
+      invalid: INVALID_ID('the id is longer than 200 characters'),
+      notFound: DEAD_LETTER_GONE,
+    }),
   };
   paths['/admin/quarantine'] = {
-    get: adminOperation('listQuarantine', 'Webhooks kept aside', 'Quarantine', 'Authentic webhooks that could not be read or converted, and unrecognised types.'),
+    get: adminOperation('listQuarantine', 'Webhooks kept aside', 'Quarantine', 'Authentic webhooks that could not be read or converted, and unrecognised types, a page at a time.', {
+      parameters: [
+        ...PAGE_PARAMETERS,
+        queryParameter('channel', 'Only webhooks received on this channel.', { type: 'string', enum: [...CHANNELS] }),
+        queryParameter('state', 'Only webhooks in this state.', { type: 'string', enum: [...QUARANTINE_STATES] }),
+        queryParameter('reason', 'Only webhooks whose reason (`detail`) starts with this text, taken literally.', { type: 'string' }),
+      ],
+      invalid: PAGE_INVALID,
+    }),
   };
   paths['/admin/quarantine/replay'] = {
-    post: adminOperation('replayQuarantine', 'Process the quarantine again', 'Replayed', 'E.g. after the mapping was fixed: every quarantined and unrecognised webhook goes back in the queue.'),
+    post: adminOperation('replayQuarantine', 'Process quarantined webhooks again', 'Replayed', 'E.g. after the mapping was fixed: every quarantined and unrecognised webhook, or the selected ones, goes back in the queue.', {
+      requestBody: quarantineReplay.requestBody,
+      invalid: quarantineReplay.invalid,
+      readsBody: true,
+    }),
+  };
+  paths['/admin/quarantine/{id}'] = {
+    get: adminOperation('getQuarantined', 'One quarantined webhook, with its body', 'QuarantineEntry', 'For the operator who asks by id: the only answer that carries the body.', {
+      parameters: [QUARANTINE_ID],
+      invalid: INVALID_ID('the id is not a positive whole number'),
+      notFound: QUARANTINE_GONE,
+    }),
+  };
+  paths['/admin/quarantine/{id}/replay'] = {
+    post: adminOperation('replayQuarantined', 'Process one quarantined webhook again', 'Replayed', 'Puts this webhook back in the inbox queue: `{"replayed": 1}`.', {
+      parameters: [QUARANTINE_ID],
+      invalid: INVALID_ID('the id is not a positive whole number'),
+      notFound: QUARANTINE_GONE,
+    }),
   };
 
   return {
@@ -344,6 +582,7 @@ export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
         },
         legacyAuthorization: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The exact value configured as `CODAT_LEGACY_AUTH`.' },
         adminToken: { type: 'http', scheme: 'bearer', description: '`ADMIN_TOKEN`.' },
+        cutoverSession: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Set by `POST /cutover/login`; opens `GET /cutover` only.' },
         metricsToken: { type: 'http', scheme: 'bearer', description: '`METRICS_TOKEN`.' },
       },
     },

@@ -18,6 +18,9 @@ export interface OperatorRouteDeps {
 
 /** At most this many ids per replay request; the CLI sends larger selections in chunks and shows progress. */
 export const MAX_REPLAY_IDS = 1000;
+/** A page's size when the query does not say. */
+export const DEFAULT_PAGE = 50;
+export const QUARANTINE_STATES = ['quarantined', 'unrecognised'] as const;
 
 /** The query string, read here because the app turns Express' parser off (one value per name, the last wins). */
 function queryOf(req: Request): URLSearchParams {
@@ -26,7 +29,7 @@ function queryOf(req: Request): URLSearchParams {
 
 function limitOf(query: URLSearchParams): number {
   const text = query.get('limit');
-  if (text === null) return 50;
+  if (text === null) return DEFAULT_PAGE;
   const limit = Number(text);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
     throw new HttpError(400, 'invalid_query', `limit must be a whole number from 1 to ${MAX_PAGE}.`);
@@ -118,7 +121,7 @@ export function createOperatorRoutes(deps: OperatorRouteDeps): Router {
         limit: limitOf(query),
         after: optional(query, 'after'),
         channel: oneOf(query, 'channel', ['legacy', 'events'] as const),
-        state: oneOf(query, 'state', ['quarantined', 'unrecognised'] as const),
+        state: oneOf(query, 'state', QUARANTINE_STATES),
         reason: optional(query, 'reason'),
       }),
     );

@@ -66,7 +66,8 @@ function expectDocumented(path: string, method: string, answer: request.Response
 describe('GET /openapi.json against the app', () => {
   it('when the app is built, then every route Express registered is documented and every documented operation is a route', () => {
     const routes = registeredRoutes(service.app).map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
-    const documented = operations().map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
+    // OpenAPI's `{id}` is Express' `:id`.
+    const documented = operations().map((o) => `${o.method.toUpperCase()} ${o.path.replace(/\{(\w+)\}/g, ':$1')}`).sort();
     expect(routes.length).toBeGreaterThanOrEqual(10);
     expect(documented).toEqual(routes);
   });
@@ -89,8 +90,14 @@ describe('GET /openapi.json against the app', () => {
         expect(status, where).toMatch(/^[1-5]\d\d$/);
         const answer = operation.responses[status];
         expect(isRecord(answer) && typeof answer.description === 'string', `${where} ${status}: a description is required`).toBe(true);
-        // /readyz's 503 is its report saying why, not an error.
-        if (Number(status) >= 400 && !(path === '/readyz' && status === '503')) {
+        // /readyz's 503 is its report saying why, not an error. A browser that must sign in gets the form, a page.
+        const page = { 'text/html': expect.objectContaining({ schema: { type: 'string' } }) };
+        if (path === '/readyz' && status === '503') continue;
+        if (where === 'GET /cutover' && status === '401') {
+          expect((answer as Json).content, `${where} ${status}`).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } }, ...page });
+        } else if (where === 'POST /cutover/login' && status === '401') {
+          expect((answer as Json).content, `${where} ${status}`).toEqual(page);
+        } else if (Number(status) >= 400) {
           expect((answer as Json).content, `${where} ${status}`).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });
         }
       }
@@ -214,9 +221,132 @@ describe('real answers against the document', () => {
       expectDocumented('/admin/quarantine', 'get', off);
       const offDoc = (await request(noAdmin.app).get('/openapi.json')).body as OpenApiDocument;
       expect(offDoc.paths['/cutover']?.get?.security, 'without ADMIN_TOKEN, /cutover is open').toBeUndefined();
-      expect(doc.paths['/cutover']?.get?.security).toEqual([{ adminToken: [] }]);
+      expect(doc.paths['/cutover']?.get?.security).toEqual([{ adminToken: [] }, { cutoverSession: [] }]);
     } finally {
       await noAdmin.close();
+    }
+  });
+
+  it('when the paged, by-id and replay operator endpoints are called, then each answer is documented and fits its schema', async () => {
+    const operator = await buildTestService({ adminToken: ADMIN_TOKEN, maxAttempts: 1 });
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const get = (url: string) => request(operator.app).get(url).set(auth);
+    const postJson = (url: string, body: string) => request(operator.app).post(url).set(auth).set('content-type', 'application/json').send(body);
+    const expectCode = (answer: request.Response, status: number, code: string) => expect([answer.status, answer.body?.error?.code]).toEqual([status, code]);
+    try {
+      operator.sink.failNext = 1;
+      const legacy = sampleText('legacy-SyncStarted');
+      expect((await request(operator.app).post(LEGACY).set(signedHeaders(legacy, { timestampMs: operator.clock.now() })).send(legacy)).status).toBe(202);
+      await operator.settle();
+      await operator.delivery.tick();
+      const unreadable = '{"id": ';
+      expect((await request(operator.app).post(EVENTS).set(signedHeaders(unreadable, { timestampMs: operator.clock.now() })).send(unreadable)).status).toBe(400);
+
+      const DL = '/admin/dead-letters';
+      const page = await get(`${DL}?limit=1`);
+      expect(page.body.deadLetters).toHaveLength(1);
+      expectDocumented(DL, 'get', page);
+      const occurrenceId = String(page.body.deadLetters[0].occurrenceId);
+      const one = await get(`${DL}/${encodeURIComponent(occurrenceId)}`);
+      expect(one.status).toBe(200);
+      expectDocumented(`${DL}/{id}`, 'get', one);
+      const checks: [string, string, request.Response, number, string][] = [
+        [DL, 'get', await get(`${DL}?limit=0`), 400, 'invalid_query'],
+        [DL, 'get', await get(`${DL}?after=bm90LWEtY3Vyc29y`), 400, 'invalid_cursor'],
+        [`${DL}/{id}`, 'get', await get(`${DL}/no-such-occurrence`), 404, 'dead_letter_not_found'],
+        [`${DL}/{id}`, 'get', await get(`${DL}/${'x'.repeat(201)}`), 400, 'invalid_id'],
+        [`${DL}/replay`, 'post', await postJson(`${DL}/replay`, '{"ids": ['), 400, 'malformed_json'],
+        [`${DL}/replay`, 'post', await postJson(`${DL}/replay`, '{"ids": []}'), 400, 'invalid_body'],
+        [`${DL}/replay`, 'post', await postJson(`${DL}/replay`, '{"ids": [7]}'), 400, 'invalid_id'],
+        [`${DL}/replay`, 'post', await postJson(`${DL}/replay`, JSON.stringify({ ids: ['x'.repeat(300 * 1024)] })), 413, 'payload_too_large'],
+      ];
+      const replayedOne = await request(operator.app).post(`${DL}/${encodeURIComponent(occurrenceId)}/replay`).set(auth);
+      expect(replayedOne.body).toEqual({ replayed: 1 });
+      expectDocumented(`${DL}/{id}/replay`, 'post', replayedOne);
+      checks.push([`${DL}/{id}/replay`, 'post', await request(operator.app).post(`${DL}/${encodeURIComponent(occurrenceId)}/replay`).set(auth), 404, 'dead_letter_not_found']);
+      const selected = await postJson(`${DL}/replay`, JSON.stringify({ ids: [occurrenceId] }));
+      expect(selected.body).toEqual({ replayed: 0 });
+      expectDocumented(`${DL}/replay`, 'post', selected);
+
+      const Q = '/admin/quarantine';
+      const filtered = await get(`${Q}?channel=events&state=quarantined&reason=malformed&limit=5`);
+      expect(filtered.body.webhooks).toHaveLength(1);
+      expectDocumented(Q, 'get', filtered);
+      const inboxId = Number(filtered.body.webhooks[0].inboxId);
+      const entry = await get(`${Q}/${inboxId}`);
+      expect(entry.status).toBe(200);
+      expectDocumented(`${Q}/{id}`, 'get', entry);
+      checks.push(
+        [Q, 'get', await get(`${Q}?state=lost`), 400, 'invalid_query'],
+        [`${Q}/{id}`, 'get', await get(`${Q}/abc`), 400, 'invalid_id'],
+        [`${Q}/{id}`, 'get', await get(`${Q}/999999`), 404, 'quarantine_entry_not_found'],
+        [`${Q}/{id}/replay`, 'post', await request(operator.app).post(`${Q}/999999/replay`).set(auth), 404, 'quarantine_entry_not_found'],
+        [`${Q}/replay`, 'post', await postJson(`${Q}/replay`, '[1]'), 400, 'invalid_body'],
+      );
+      const replayedEntry = await request(operator.app).post(`${Q}/${inboxId}/replay`).set(auth);
+      expect(replayedEntry.body).toEqual({ replayed: 1 });
+      expectDocumented(`${Q}/{id}/replay`, 'post', replayedEntry);
+      expectDocumented(`${Q}/replay`, 'post', await postJson(`${Q}/replay`, JSON.stringify({ ids: [inboxId] })));
+
+      for (const [path, method, answer, status, code] of checks) {
+        expectCode(answer, status, code);
+        expectDocumented(path, method, answer);
+      }
+    } finally {
+      await operator.close();
+    }
+  });
+
+  it('when a browser signs in to /cutover and out again, then each answer is documented', async () => {
+    const page = await request(service.app).get('/cutover').set('accept', 'text/html');
+    expect(page.status).toBe(401);
+    expectDocumented('/cutover', 'get', page);
+    const wrong = await request(service.app).post('/cutover/login').type('form').send('token=wrong');
+    expect(wrong.status).toBe(401);
+    expectDocumented('/cutover/login', 'post', wrong);
+    const login = await request(service.app).post('/cutover/login').type('form').send(`token=${ADMIN_TOKEN}`);
+    expect(login.status).toBe(303);
+    expectDocumented('/cutover/login', 'post', login);
+    const cookie = String(login.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^cutover_session=./);
+    expectDocumented('/cutover', 'get', await request(service.app).get('/cutover').set('cookie', cookie).set('accept', 'application/json'));
+    expectDocumented('/cutover/login', 'post', await request(service.app).post('/cutover/login').type('form').send('x'.repeat(9 * 1024)));
+    const logout = await request(service.app).post('/cutover/logout');
+    expect(logout.status).toBe(303);
+    expectDocumented('/cutover/logout', 'post', logout);
+    const open = await buildTestService();
+    try {
+      const unneeded = await request(open.app).post('/cutover/login').type('form').send('token=x');
+      expect(unneeded.body.error.code).toBe('not_found');
+      const openDoc = (await request(open.app).get('/openapi.json')).body as OpenApiDocument;
+      const notFound = openDoc.paths['/cutover/login']?.post?.responses['404'];
+      expect(isRecord(notFound) && String(notFound.description)).toContain('`not_found`');
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('when a request outlives the deadline, then its 503 deadline_exceeded is documented', async () => {
+    const slow = await buildTestService({ adminToken: ADMIN_TOKEN, requestDeadlineMs: 50 });
+    try {
+      slow.store.pageQuarantine = () => new Promise(() => undefined);
+      const answer = await request(slow.app).get('/admin/quarantine').set('authorization', `Bearer ${ADMIN_TOKEN}`);
+      expect([answer.status, answer.body.error.code, answer.headers['retry-after']]).toEqual([503, 'deadline_exceeded', '5']);
+      expectDocumented('/admin/quarantine', 'get', answer);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('when a new-format body comes to the legacy endpoint with only the static Authorization, then its 403 is documented', async () => {
+    const legacyAuth = 'Basic bGVnYWN5OnRlc3Q=';
+    const shared = await buildTestService({ credentials: { legacy: { secrets: [], authorization: legacyAuth, allowUnsigned: false } } });
+    try {
+      const answer = await request(shared.app).post(LEGACY).set('authorization', legacyAuth).send(sampleText('event-company.created'));
+      expect([answer.status, answer.body.error.code]).toEqual([403, 'credential_not_allowed_for_format']);
+      expectDocumented(LEGACY, 'post', answer);
+    } finally {
+      await shared.close();
     }
   });
 });
