@@ -72,6 +72,10 @@ provision_flags() {
   out=$(run) && cmp -s "$target" flags/unleash-export.json || { echo "flag missing: expected the flags file ($out)"; ok=1; }
   # 3. the flag is there: an empty export, so Unleash keeps its state
   psql -X -q -h 127.0.0.1 -U postgres -d "$db" -c "INSERT INTO features VALUES ('codat-new-event-types')"
+  # One flag there, one new (a release that adds a flag): only the new one is imported.
+  out=$(run) && grep -q '"name" *: *"codat-legacy-consumer"' "$target" && ! grep -q '"name" *: *"codat-new-event-types"' "$target" \
+    || { echo "one flag new: expected an export of that flag only ($out)"; ok=1; }
+  psql -X -q -h 127.0.0.1 -U postgres -d "$db" -c "INSERT INTO features VALUES ('codat-legacy-consumer')"
   out=$(run) && grep -q '"features":\[\]' "$target" || { echo "flag present: expected an empty export ($out)"; ok=1; }
   # 4. on purpose: re-import
   out=$(UNLEASH_REIMPORT_FLAGS=true run) && cmp -s "$target" flags/unleash-export.json || { echo "UNLEASH_REIMPORT_FLAGS=true: expected the flags file"; ok=1; }
