@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { AuthFailureReason } from '../auth/webhook-authenticator.js';
 import { CHANNELS, type Channel } from '../domain/domain-event.js';
 import type { ToggleSourceStatus } from '../domain/ports.js';
+import { VERDICTS } from '../domain/readiness.js';
 import {
   bankFeedSourceAccountPayloadSchema,
   companyPayloadSchema,
@@ -71,7 +72,7 @@ export const cutoverReportSchema = z.looseObject({
   generatedAt: z.string(),
   observationHours: z.number(),
   toggle: z.looseObject({ enabled: z.boolean(), rolloutPercent: z.number() }),
-  readiness: z.looseObject({ verdict: z.enum(['not-ready', 'ready-to-flip', 'flipped', 'ready-to-contract']) }),
+  readiness: z.looseObject({ verdict: z.enum(VERDICTS) }),
 }).describe('The readiness report (docs/readiness.md); further fields may be added.');
 
 // Typed against the store's answers (src/store/operator-queries.ts): a field added there does not compile until it is here.
