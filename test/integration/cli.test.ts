@@ -88,7 +88,7 @@ describe('the codat-cutover CLI against a running service', () => {
     await cli(['send', 'legacy-SyncStarted', '--keep-ids', '--id', 'msg_fixed']);
     expect((await cli(['send', 'legacy-SyncStarted', '--keep-ids', '--id', 'msg_fixed'])).stdout).toMatch(/"duplicate"/);
 
-    await waitFor(async () => /seen on both \/ legacy only \/ new only: 26 \//.test((await cli(['status'])).stdout), 30_000, 'both rounds judged');
+    await waitFor(async () => /seen on both \/ legacy only \/ new only: 26 \//.test((await cli(['status'])).stdout), 90_000, 'both rounds judged');
     const status = await cli(['status', '--phase', 'flip']);
     expect(status.stdout).toMatch(/^Verdict: ready-to-flip/m);
     expect(status.stdout).toMatch(/Coverage 100%/);
