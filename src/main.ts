@@ -2,7 +2,7 @@
  * The process entry: the only file that touches `process` (environment, signals, exit code).
  */
 import { ConfigError, loadConfig } from './config.js';
-import { buildService } from './composition-root.js';
+import { buildService } from './services.js';
 import { createHttpServer } from './http/http-server.js';
 import { createJsonLogger } from './observability/json-logger.js';
 import { StartupError } from './writable-directory.js';

@@ -12,7 +12,7 @@
  *
  *   npm run bench            # runs them as the "ingest-only-*" and "request-path-only" sides
  */
-import { buildService } from '../../src/composition-root.js';
+import { buildService } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { createJsonLogger } from '../../src/observability/json-logger.js';
 import type { AppendResult, CutoverStore, NewWebhook } from '../../src/store/cutover-store.js';

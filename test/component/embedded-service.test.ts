@@ -1,14 +1,14 @@
 /**
  * The service as `npm start` runs it on the embedded store, through the real composition root: the
  * request path on this thread, the store, conversion, the ledger and delivery on the background
- * thread (src/background/), the toggle and /metrics here.
+ * thread (src/jobs/), the toggle and /metrics here.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildService, type Service } from '../../src/composition-root.js';
+import { buildService, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/domain/ports.js';
 import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';

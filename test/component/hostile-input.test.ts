@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { signPayload } from '../../src/auth/webhook-authenticator.js';
-import { buildService, type Service } from '../../src/composition-root.js';
+import { signPayload } from '../../src/webhooks/webhook-authenticator.js';
+import { buildService, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/domain/ports.js';
 import { DEFAULT_SERVER_TIMEOUTS, createHttpServer, type ServerTimeouts } from '../../src/http/http-server.js';
-import { MAX_JSON_DEPTH } from '../../src/ingest/webhook-receiver.js';
+import { MAX_JSON_DEPTH } from '../../src/webhooks/webhook-receiver.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -34,8 +34,8 @@ import { buildTestService, type TestService, type TestServiceOptions } from '../
  * `company` (schema drift the current mapper does not know) is read as `referenceCompany`.
  */
 const mapping = vi.hoisted(() => ({ fixed: false }));
-vi.mock('../../src/events/event-webhook-mapper.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/events/event-webhook-mapper.js')>();
+vi.mock('../../src/formats/events/event-webhook-mapper.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/formats/events/event-webhook-mapper.js')>();
   const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const fix = (body: unknown): unknown => {
     if (!isRecord(body) || !isRecord(body.payload) || !Object.hasOwn(body.payload, 'company')) return body;

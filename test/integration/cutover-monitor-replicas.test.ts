@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
+import { createCutoverMonitor, type CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
 import type { CutoverStore } from '../../src/store/cutover-store.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';

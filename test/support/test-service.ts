@@ -7,19 +7,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
-import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/auth/webhook-authenticator.js';
+import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/webhooks/webhook-authenticator.js';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
 import { legacyConsumerOn } from '../../src/domain/ports.js';
-import { eventsFormat } from '../../src/events/events-format.js';
-import { createApp } from '../../src/http/app.js';
-import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
-import { convertersByChannel } from '../../src/ingest/pipeline.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type Converter, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
-import { legacyFormat } from '../../src/legacy/legacy-format.js';
+import { createApp } from '../../src/app/app.js';
+import { createInboxWriter } from '../../src/webhooks/inbox-writer.js';
+import { FORMATS, convertersByChannel } from '../../src/formats/index.js';
+import { createWebhookProcessor, primaryChannelsFromToggle, type WebhookProcessor } from '../../src/ledger/webhook-processor.js';
+import type { Converter } from '../../src/formats/webhook-format.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
+import { createCutoverMonitor, type CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { CutoverStore } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
@@ -52,7 +51,7 @@ export interface TestServiceOptions {
   maxAttempts?: number;
   minOccurrences?: number;
   /** The formats' converters, unless given (e.g. one wrapped to misbehave). */
-  converters?: Readonly<Record<Channel, Converter>>;
+  converters?: Readonly<Partial<Record<Channel, Converter>>>;
   /** A real downstream (e.g. the HTTP sink towards a local server) instead of the recording one. */
   downstream?: DownstreamSink;
   requestDeadlineMs?: number;
@@ -68,7 +67,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
   clock.current = Date.now();
   const sink = new RecordingSink();
   const metrics = createMetrics();
-  const formats = [legacyFormat, eventsFormat];
+  const formats = FORMATS;
   const credentials: Record<Channel, EndpointCredentials> = {
     legacy: options.credentials?.legacy ?? { secrets: [TEST_SECRET], allowUnsigned: false },
     events: options.credentials?.events ?? { secrets: [TEST_SECRET], allowUnsigned: false },

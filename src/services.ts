@@ -5,25 +5,24 @@
 import { basename, dirname, join } from 'node:path';
 import type { Express } from 'express';
 import type { Config } from './config.js';
-import { createWebhookAuthenticator } from './auth/webhook-authenticator.js';
-import { resolveWebhookCredentials } from './auth/webhook-credentials.js';
+import { createWebhookAuthenticator } from './webhooks/webhook-authenticator.js';
+import { resolveWebhookCredentials } from './webhooks/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
 import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { isShiftable } from './domain/shiftable-clock.js';
-import { eventsFormat } from './events/events-format.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
-import { createApp } from './http/app.js';
-import { createInboxWriter } from './ingest/inbox-writer.js';
-import { createPipeline, type PipelineSpec } from './ingest/pipeline.js';
-import { primaryChannelsFromToggle } from './ingest/webhook-processor.js';
-import { legacyFormat } from './legacy/legacy-format.js';
+import { createApp } from './app/app.js';
+import { FORMATS } from './formats/index.js';
+import { createInboxWriter } from './webhooks/inbox-writer.js';
+import { createPipeline, type PipelineSpec } from './jobs/pipeline.js';
+import { primaryChannelsFromToggle } from './ledger/webhook-processor.js';
 import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
-import { createCutoverMonitor } from './report/cutover-monitor.js';
+import { createCutoverMonitor } from './readiness/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
 import { createPostgresDriver } from './store/postgres-driver.js';
 import { createSqlCutoverStore } from './store/sql-cutover-store.js';
 import { gateUntilReady, startStoreStartup } from './store/store-startup.js';
-import { startBackgroundThread } from './background/background-handle.js';
+import { startBackgroundThread } from './jobs/background-handle.js';
 import { ensureWritableDirectory } from './writable-directory.js';
 
 export interface Service {
@@ -51,8 +50,8 @@ export interface ServiceHooks {
 }
 
 /**
- * The work that follows a stored webhook (src/ingest/pipeline.ts) and the store it runs on.
- * Embedded: both on a background thread (src/background/), because the SQLite driver is
+ * The work that follows a stored webhook (src/jobs/pipeline.ts) and the store it runs on.
+ * Embedded: both on a background thread (src/jobs/), because the SQLite driver is
  * synchronous. PostgreSQL: on this thread; its driver never blocks.
  */
 interface PipelineOnItsStore {
@@ -179,7 +178,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
   const requestStore = gateUntilReady(store, startup);
 
   const credentials = resolveWebhookCredentials(config);
-  const formats = [legacyFormat, eventsFormat];
+  const formats = FORMATS;
   const authenticatorFor = (channel: Channel) =>
     createWebhookAuthenticator({ credentials: credentials[channel], toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, clock });
 

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Conversion } from '../domain/domain-event.js';
 import type { Logger } from '../domain/ports.js';
-import type { PrimaryChannels } from '../ingest/webhook-processor.js';
+import type { PrimaryChannels } from '../ledger/webhook-processor.js';
 import type { CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../store/cutover-store.js';
 import {
   bytesForTransfer,
@@ -21,7 +21,7 @@ import {
   type FromBackground,
   type ThreadMethod,
   type ToBackground,
-} from './protocol.js';
+} from './background-protocol.js';
 
 /** The background thread stopped (crashed or closed): nothing more can be stored until the service restarts. */
 export class BackgroundThreadStopped extends Error {

@@ -5,7 +5,7 @@
  * would otherwise drag its whole 8 KiB pool across) and rewrapped on the way in.
  */
 import type { Channel, Conversion } from '../domain/domain-event.js';
-import type { PipelineSpec } from '../ingest/pipeline.js';
+import type { PipelineSpec } from './pipeline.js';
 import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../store/cutover-store.js';
 
 export interface BackgroundSpec {

@@ -6,9 +6,9 @@
  * input and under fuzzers). Anything it cannot convert is returned as `unrecognised` or
  * `invalid` with a reason, so the caller can keep and count it.
  */
-import { normaliseCodatDateTime } from '../domain/codat-date-time.js';
-import { buildKey, optionalPart, type KeyPart } from '../domain/correlation-key.js';
-import { canonicalWriteStatus } from '../domain/write-status.js';
+import { normaliseCodatDateTime } from '../../domain/codat-date-time.js';
+import { buildKey, optionalPart, type KeyPart } from '../../domain/correlation-key.js';
+import { canonicalWriteStatus } from '../../domain/write-status.js';
 import type {
   Conversion,
   DomainEvent,
@@ -16,7 +16,7 @@ import type {
   FieldValue,
   KeyStrength,
   WebhookSource,
-} from '../domain/domain-event.js';
+} from '../../domain/domain-event.js';
 import { parseEventType } from './event-types.js';
 import type { ConnectionTransition, EventKind, Outcome } from './event-types.js';
 import {

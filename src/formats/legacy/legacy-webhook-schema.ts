@@ -53,7 +53,7 @@ const optionalText = z
   .unknown()
   .optional()
   .transform(asText)
-  // What the OpenAPI document (src/http/openapi.ts) says it accepts: the transform itself has no JSON Schema.
+  // What the OpenAPI document (src/app/openapi.ts) says it accepts: the transform itself has no JSON Schema.
   .meta({ type: 'string', description: 'Text. Absent, null, blank or of another type: read as absent, never refused.' });
 
 /**

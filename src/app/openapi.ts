@@ -8,23 +8,12 @@
  */
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import type { AuthFailureReason } from '../auth/webhook-authenticator.js';
+import type { AuthFailureReason } from '../webhooks/webhook-authenticator.js';
 import { CHANNELS, type Channel } from '../domain/domain-event.js';
 import type { ToggleSourceStatus } from '../domain/ports.js';
 import { VERDICTS } from '../domain/readiness.js';
-import {
-  bankFeedSourceAccountPayloadSchema,
-  companyPayloadSchema,
-  companyProductPayloadSchema,
-  connectionPayloadSchema,
-  expensesSyncPayloadSchema,
-  rateLimitPayloadSchema,
-  readCompletedPayloadSchema,
-  reportPayloadSchema,
-  writePayloadSchema,
-} from '../events/event-webhook-schema.js';
-import type { WebhookFormat } from '../ingest/webhook-format.js';
-import { MAX_JSON_DEPTH, type BodyProblem } from '../ingest/webhook-receiver.js';
+import type { WebhookFormat } from '../formats/webhook-format.js';
+import { MAX_JSON_DEPTH, type BodyProblem } from '../webhooks/webhook-receiver.js';
 import {
   MAX_PAGE,
   type DeadLetterDetail,
@@ -121,18 +110,6 @@ export const quarantineEntrySchema = z.object({
 
 export const replayedSchema = z.object({ replayed: z.number().int().min(0) });
 
-/** The new format's payloads, by event type family (the envelope's `payload` is read with one of these). */
-const EVENT_PAYLOADS: readonly { name: string; eventTypes: string; schema: z.ZodType }[] = [
-  { name: 'ConnectionPayload', eventTypes: 'connection.{created,connected,disconnected,reconnected,deleted,failed}', schema: connectionPayloadSchema },
-  { name: 'ReadCompletedPayload', eventTypes: '[{product}.]read.completed[.initial][.successful|.unsuccessful]', schema: readCompletedPayloadSchema },
-  { name: 'WritePayload', eventTypes: '{dataType}.write.{successful,unsuccessful}', schema: writePayloadSchema },
-  { name: 'CompanyPayload', eventTypes: 'company.{created,deleted}', schema: companyPayloadSchema },
-  { name: 'CompanyProductPayload', eventTypes: 'company.product.{added,removed}', schema: companyProductPayloadSchema },
-  { name: 'ExpensesSyncPayload', eventTypes: 'expenses.sync.{successful,unsuccessful}', schema: expensesSyncPayloadSchema },
-  { name: 'RateLimitPayload', eventTypes: 'client.rateLimit.{reached,reset}', schema: rateLimitPayloadSchema },
-  { name: 'BankFeedSourceAccountPayload', eventTypes: 'bankFeeds.sourceAccount.{connected,disconnected}', schema: bankFeedSourceAccountPayloadSchema },
-  { name: 'ReportPayload', eventTypes: 'reports.{reportType}.generate.{successful,unsuccessful}', schema: reportPayloadSchema },
-];
 
 /** The schemas of `components.schemas` that answers are checked against, by component name. */
 export const ANSWER_SCHEMAS = {
@@ -371,9 +348,7 @@ export function buildOpenApiDocument(sources: OpenApiSources): OpenApiDocument {
   for (const { format } of sources.formats) {
     schemas[bodySchemaName(format.channel)] = { ...jsonSchemaOf(format.wireSchema), description: WEBHOOK_TITLES[format.channel].summary.replace(/^Receive an? /, 'A ') };
     paths[format.path] = { post: webhookOperation(format) };
-  }
-  if (sources.formats.some(({ format }) => format.channel === 'events')) {
-    for (const payload of EVENT_PAYLOADS) {
+    for (const payload of format.documentedPayloads ?? []) {
       schemas[payload.name] = { ...jsonSchemaOf(payload.schema), description: `The \`payload\` of \`${payload.eventTypes}\`.` };
     }
   }

@@ -7,11 +7,10 @@ import { createDeliveryWorker } from '../delivery/delivery-worker.js';
 import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
-import { eventsFormat } from '../events/events-format.js';
-import { legacyFormat } from '../legacy/legacy-format.js';
+import { convertersByChannel } from '../formats/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
-import { createWebhookProcessor, type Converter, type LegacyConsumer, type PrimaryChannels } from './webhook-processor.js';
+import { createWebhookProcessor, type LegacyConsumer, type PrimaryChannels } from '../ledger/webhook-processor.js';
 
 /** Plain data, so that it can be handed to a worker thread. */
 export interface PipelineSpec {
@@ -29,11 +28,6 @@ export interface Pipeline {
   start(): void;
   /** Ends after the batches in flight. */
   stop(): Promise<void>;
-}
-
-/** Each wire format's converter, by the channel it arrives on. */
-export function convertersByChannel(): Record<Channel, Converter> {
-  return Object.fromEntries([legacyFormat, eventsFormat].map((f) => [f.channel, f.convert])) as Record<Channel, Converter>;
 }
 
 export function createPipeline(deps: {

@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
 import { clockFromOffset } from '../domain/shiftable-clock.js';
-import { createPipeline } from '../ingest/pipeline.js';
+import { createPipeline } from './pipeline.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
 import { createSqlCutoverStore } from '../store/sql-cutover-store.js';
@@ -25,7 +25,7 @@ import {
   type FromBackground,
   type PolicyOnTheWire,
   type ToBackground,
-} from './protocol.js';
+} from './background-protocol.js';
 
 type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
 type Send = (message: FromBackground) => void;

@@ -3,12 +3,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Conversion, DomainEvent, FieldValue, KeyStrength } from '../../src/domain/domain-event.js';
-import { isDomainEventType } from '../../src/domain/domain-event.js';
-import { parseEventType } from '../../src/events/event-types.js';
-import { convertEventWebhook } from '../../src/events/event-webhook-mapper.js';
+import type { Conversion, DomainEvent, FieldValue, KeyStrength } from '../../domain/domain-event.js';
+import { isDomainEventType } from '../../domain/domain-event.js';
+import { parseEventType } from './event-types.js';
+import { convertEventWebhook } from './event-webhook-mapper.js';
 
-const SAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'codat-samples');
+const SAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'codat-samples');
 
 const COMPANY = '8a210b68-6988-11ed-a1eb-0242ac120002';
 const CONNECTION = '2e9d2c44-f675-40ba-8049-353bfcb5e171';

@@ -4,7 +4,7 @@
  * operator, then the figures per domain type.
  *
  * Content-Security-Policy friendly: no script, no external resource, one static <style> element (its hash is
- * in src/report/page-styles.ts), and charts as inline SVG drawn with presentation attributes, never `style=`.
+ * in src/readiness/page-styles.ts), and charts as inline SVG drawn with presentation attributes, never `style=`.
  */
 import type { ToggleDefinition, ToggleSourceStatus } from '../domain/ports.js';
 import type { Readiness, TypeVerdict } from '../domain/readiness.js';

@@ -2,20 +2,20 @@
  * Builds the Express app from its dependencies. Never listens: src/main.ts does.
  */
 import express, { type Express, type RequestHandler } from 'express';
-import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
-import { safeEqual } from '../auth/webhook-authenticator.js';
+import type { WebhookAuthenticator } from '../webhooks/webhook-authenticator.js';
+import { safeEqual } from '../webhooks/webhook-authenticator.js';
 import type { Clock, Logger, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
-import type { InboxWriter } from '../ingest/inbox-writer.js';
-import { channelDetector, type WebhookFormat } from '../ingest/webhook-format.js';
-import { countUnreadableBodies, createWebhookReceiver } from '../ingest/webhook-receiver.js';
+import type { InboxWriter } from '../webhooks/inbox-writer.js';
+import { channelDetector, type WebhookFormat } from '../formats/webhook-format.js';
+import { countUnreadableBodies, createWebhookReceiver } from '../webhooks/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import type { StoreStartupStatus } from '../store/store-startup.js';
 import { withTimeout } from '../store/store-unavailable.js';
-import { renderCutoverPage, type CutoverReport } from '../report/cutover-page.js';
-import { pageSecurityPolicy } from '../report/page-styles.js';
-import { HttpError, createErrorHandler } from './http-error.js';
-import { requestDeadline } from './request-deadline.js';
+import { renderCutoverPage, type CutoverReport } from '../readiness/cutover-page.js';
+import { pageSecurityPolicy } from '../readiness/page-styles.js';
+import { HttpError, createErrorHandler } from '../http/http-error.js';
+import { requestDeadline } from '../http/request-deadline.js';
 import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
 import { createOperatorRoutes } from './operator-routes.js';
 import { serveOpenApi } from './openapi.js';

@@ -1,4 +1,4 @@
-import type { WebhookFormat } from '../ingest/webhook-format.js';
+import type { WebhookFormat } from '../webhook-format.js';
 import { convertLegacyWebhook, isLegacyShapedBody } from './legacy-webhook-mapper.js';
 import { legacyWebhookBodySchema } from './legacy-webhook-schema.js';
 

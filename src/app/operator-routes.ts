@@ -7,7 +7,7 @@ import express, { type Request, type RequestHandler, type Router } from 'express
 import type { Clock } from '../domain/ports.js';
 import type { CutoverStore } from '../store/cutover-store.js';
 import { MAX_PAGE } from '../store/operator-queries.js';
-import { HttpError } from './http-error.js';
+import { HttpError } from '../http/http-error.js';
 
 export interface OperatorRouteDeps {
   readonly store: CutoverStore;

@@ -1,5 +1,5 @@
 /**
- * The form /cutover shows a browser that has no session yet (src/http/cutover-session.ts). Static: it never
+ * The form /cutover shows a browser that has no session yet (src/app/cutover-session.ts). Static: it never
  * contains the token or anything the request sent, so it needs no escaping and is the same for everyone.
  */
 export const LOGIN_PAGE_STYLE = 'body{font:15px/1.45 system-ui,sans-serif;margin:3rem auto;max-width:26rem;color:#101828}'

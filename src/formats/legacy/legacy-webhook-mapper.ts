@@ -4,9 +4,9 @@
  * Pure and total: it reads nothing but its argument and never throws, because it sits behind a
  * public endpoint that answers Codat (and fuzzers) with whatever it returns.
  */
-import { normaliseCodatDateTime } from '../domain/codat-date-time.js';
-import { buildKey, optionalPart, type KeyPart } from '../domain/correlation-key.js';
-import { canonicalWriteStatus } from '../domain/write-status.js';
+import { normaliseCodatDateTime } from '../../domain/codat-date-time.js';
+import { buildKey, optionalPart, type KeyPart } from '../../domain/correlation-key.js';
+import { canonicalWriteStatus } from '../../domain/write-status.js';
 import type {
   Conversion,
   DomainEvent,
@@ -14,7 +14,7 @@ import type {
   FieldValue,
   KeyStrength,
   WebhookSource,
-} from '../domain/domain-event.js';
+} from '../../domain/domain-event.js';
 import { lookupLegacyRule, type LegacyRule } from './legacy-rule-types.js';
 import {
   asText,

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { WebhookAuthenticator } from '../auth/webhook-authenticator.js';
+import type { WebhookAuthenticator } from './webhook-authenticator.js';
 import { identifierProblem } from '../domain/conversion-screening.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';

@@ -3,12 +3,12 @@
  * HttpOnly, SameSite=Strict cookie scoped to /cutover. The cookie opens the read-only page and nothing else (the
  * /admin endpoints still want the bearer token), and the token is never written into a page or a URL.
  */
-import { pageSecurityPolicy } from '../report/page-styles.js';
+import { pageSecurityPolicy } from '../readiness/page-styles.js';
 import { createHmac } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Router } from 'express';
-import { safeEqual } from '../auth/webhook-authenticator.js';
-import { renderLoginPage } from '../report/login-page.js';
-import { HttpError } from './http-error.js';
+import { safeEqual } from '../webhooks/webhook-authenticator.js';
+import { renderLoginPage } from '../readiness/login-page.js';
+import { HttpError } from '../http/http-error.js';
 
 export const SESSION_COOKIE = 'cutover_session';
 const SESSION_SECONDS = 12 * 3600;

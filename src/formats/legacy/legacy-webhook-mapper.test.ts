@@ -9,16 +9,16 @@ import {
   type DomainEventType,
   type FieldValue,
   type KeyStrength,
-} from '../../src/domain/domain-event.js';
+} from '../../domain/domain-event.js';
 import {
   LEGACY_RULE_NAMES,
   lookupLegacyRule,
   normaliseRuleType,
   type LegacyRule,
-} from '../../src/legacy/legacy-rule-types.js';
-import { convertLegacyWebhook, isLegacyShapedBody } from '../../src/legacy/legacy-webhook-mapper.js';
+} from './legacy-rule-types.js';
+import { convertLegacyWebhook, isLegacyShapedBody } from './legacy-webhook-mapper.js';
 
-const SAMPLES_DIR = fileURLToPath(new URL('../fixtures/codat-samples/', import.meta.url));
+const SAMPLES_DIR = fileURLToPath(new URL('../../../test/fixtures/codat-samples/', import.meta.url));
 
 const COMPANY = '8a210b68-6988-11ed-a1eb-0242ac120002';
 const CONNECTION = '2e9d2c44-f675-40ba-8049-353bfcb5e171';

@@ -6,16 +6,15 @@
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { Clock, Logger, ToggleReader } from '../domain/ports.js';
 import { primaryChannel } from '../domain/ports.js';
+import type { Converter } from '../formats/webhook-format.js';
 import type { Metrics } from '../observability/metrics.js';
-import { contractConversion } from './contract.js';
+import { contractConversion } from './legacy-contract.js';
 import { PartlySettled, type CutoverStore, type LedgerPolicy, type SettleResult, type StoredWebhook } from '../store/cutover-store.js';
-
-export type Converter = (body: unknown) => Conversion;
 
 /**
  * The primary channel for each company id of a batch (null: a client-level event), read from the
  * toggle just before the batch is settled. Asynchronous because the toggle may live on another
- * thread than the processor (src/background/).
+ * thread than the processor (src/jobs/).
  */
 export type PrimaryChannels = (companyIds: readonly (string | null)[]) => readonly Channel[] | Promise<readonly Channel[]>;
 
@@ -43,7 +42,8 @@ export interface WebhookProcessor {
 
 export function createWebhookProcessor(deps: {
   store: CutoverStore;
-  converters: Readonly<Record<Channel, Converter>>;
+  /** By channel; a channel whose format was removed (the contract phase) converts nothing: its webhooks stay unrecognised. */
+  converters: Readonly<Partial<Record<Channel, Converter>>>;
   primaryChannels: PrimaryChannels;
   /** Absent: never contracted. */
   legacyConsumer?: LegacyConsumer;
@@ -90,7 +90,9 @@ export function createWebhookProcessor(deps: {
       return { kind: 'invalid', source: { channel: webhook.channel, id: null, type: null }, reason: 'malformed_json' };
     }
     // Identifiers neither database can hold are quarantined by the store (src/domain/conversion-screening.ts).
-    return converters[webhook.channel](body);
+    const converter = converters[webhook.channel];
+    if (!converter) return { kind: 'unrecognised', source: { channel: webhook.channel, id: null, type: null }, reason: 'format_removed' };
+    return converter(body);
   }
 
   function count(webhook: StoredWebhook, result: SettleResult, conversion: Conversion | undefined): void {
