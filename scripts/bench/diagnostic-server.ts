@@ -15,7 +15,7 @@
 import { buildService } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { createJsonLogger } from '../../src/observability/json-logger.js';
-import type { AppendResult, CutoverStore, NewWebhook } from '../../src/store/cutover-store.js';
+import type { AppendResult, CutoverStore, NewWebhook } from '../../src/cutover-store.js';
 
 const variant = process.env.BENCH_VARIANT;
 if (variant !== 'ingest-only' && variant !== 'request-path') throw new Error(`BENCH_VARIANT must be ingest-only or request-path, not ${variant}`);

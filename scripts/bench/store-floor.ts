@@ -24,8 +24,8 @@ import { convertersByChannel } from '../../src/formats/index.js';
 import { createWebhookProcessor } from '../../src/ledger/webhook-processor.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { NewWebhook } from '../../src/store/cutover-store.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import type { NewWebhook } from '../../src/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { createWebhookStream } from './webhooks.js';
 

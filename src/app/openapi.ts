@@ -20,7 +20,7 @@ import {
   type DeadLetterSummary,
   type QuarantineDetail,
   type QuarantineSummary,
-} from '../store/operator-queries.js';
+} from '../cutover-store.js';
 import { SESSION_COOKIE } from './cutover-session.js';
 import { DEFAULT_PAGE, MAX_REPLAY_IDS, QUARANTINE_STATES } from './operator-routes.js';
 

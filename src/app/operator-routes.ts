@@ -5,8 +5,8 @@
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { Clock } from '../domain/ports.js';
-import type { CutoverStore } from '../store/cutover-store.js';
-import { MAX_PAGE } from '../store/operator-queries.js';
+import type { CutoverStore } from '../cutover-store.js';
+import { MAX_PAGE } from '../cutover-store.js';
 import { HttpError } from '../http/http-error.js';
 
 export interface OperatorRouteDeps {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CutoverReport } from '../readiness/cutover-page.js';
-import type { DeadLetterDetail, DeadLetterSummary, QuarantineDetail, QuarantineSummary } from '../store/operator-queries.js';
+import type { DeadLetterDetail, DeadLetterSummary, QuarantineDetail, QuarantineSummary } from '../cutover-store.js';
 import { CliError, EXIT, createClient, type Client } from './client.js';
 import { channelOfSample, freshen, sampleBody, sampleNames, secretFor, sendWebhook } from './webhook-sender.js';
 

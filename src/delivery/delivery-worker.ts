@@ -6,7 +6,16 @@
 import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { DomainEventType } from '../domain/domain-event.js';
+import type { OutboxStore } from './outbox-store.js';
+
+/**
+ * The ledger's rescue of held occurrences, run on the delivery's beat (a rescue queues a delivery). A port,
+ * so delivery does not depend on the ledger that depends on its outbox.
+ */
+export interface RescueDue {
+  rescueDue(now: number, limit: number): Promise<readonly { readonly type: DomainEventType }[]>;
+}
 import type { DownstreamSink } from './downstream-sink.js';
 
 export interface DeliveryWorker {
@@ -23,7 +32,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 }
 
 export function createDeliveryWorker(deps: {
-  store: CutoverStore;
+  store: OutboxStore & RescueDue;
   sink: DownstreamSink;
   metrics: Metrics;
   logger: Logger;

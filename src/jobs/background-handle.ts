@@ -11,7 +11,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Conversion } from '../domain/domain-event.js';
 import type { Logger } from '../domain/ports.js';
 import type { PrimaryChannels } from '../ledger/webhook-processor.js';
-import type { CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../store/cutover-store.js';
+import type { CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../cutover-store.js';
 import {
   bytesForTransfer,
   policyToWire,

@@ -13,8 +13,8 @@ import { systemClock, type Logger } from '../domain/ports.js';
 import { clockFromOffset } from '../domain/shiftable-clock.js';
 import { createPipeline } from './pipeline.js';
 import { createMetrics } from '../observability/metrics.js';
-import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
-import { createSqlCutoverStore } from '../store/sql-cutover-store.js';
+import type { NewWebhook, StoredWebhook } from '../cutover-store.js';
+import { createSqlCutoverStore } from '../cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
 import {
   bufferFromTransfer,

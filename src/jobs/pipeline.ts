@@ -9,7 +9,7 @@ import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { convertersByChannel } from '../formats/index.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverStore } from '../cutover-store.js';
 import { createWebhookProcessor, type LegacyConsumer, type PrimaryChannels } from '../ledger/webhook-processor.js';
 
 /** Plain data, so that it can be handed to a worker thread. */

@@ -9,7 +9,8 @@ import { primaryChannel } from '../domain/ports.js';
 import type { Converter } from '../formats/webhook-format.js';
 import type { Metrics } from '../observability/metrics.js';
 import { contractConversion } from './legacy-contract.js';
-import { PartlySettled, type CutoverStore, type LedgerPolicy, type SettleResult, type StoredWebhook } from '../store/cutover-store.js';
+import type { InboxStore, StoredWebhook } from '../webhooks/inbox-store.js';
+import { PartlySettled, type LedgerPolicy, type LedgerStore, type SettleResult } from './ledger-store.js';
 
 /**
  * The primary channel for each company id of a batch (null: a client-level event), read from the
@@ -41,7 +42,7 @@ export interface WebhookProcessor {
 }
 
 export function createWebhookProcessor(deps: {
-  store: CutoverStore;
+  store: Pick<InboxStore, 'claimPending'> & Pick<LedgerStore, 'settleBatch'>;
   /** By channel; a channel whose format was removed (the contract phase) converts nothing: its webhooks stay unrecognised. */
   converters: Readonly<Partial<Record<Channel, Converter>>>;
   primaryChannels: PrimaryChannels;

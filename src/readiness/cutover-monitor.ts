@@ -7,7 +7,8 @@ import { carriageOf } from '../domain/domain-event.js';
 import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverDetailsQuery } from './cutover-details-query.js';
+import type { ReadinessStore } from './readiness-store.js';
 import type { CutoverReport } from './cutover-page.js';
 
 export interface CutoverMonitor {
@@ -22,7 +23,7 @@ export interface CutoverMonitor {
 }
 
 export function createCutoverMonitor(deps: {
-  store: CutoverStore;
+  store: ReadinessStore & CutoverDetailsQuery;
   toggle: ToggleReader;
   metrics: Metrics;
   clock: Clock;

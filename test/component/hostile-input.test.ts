@@ -23,7 +23,7 @@ import { DEFAULT_SERVER_TIMEOUTS, createHttpServer, type ServerTimeouts } from '
 import { MAX_JSON_DEPTH } from '../../src/webhooks/webhook-receiver.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { sampleText } from '../support/samples.js';
 import { TEST_SECRET } from '../support/signing.js';

@@ -23,7 +23,7 @@ import { eventsFormat } from '../../src/formats/events/events-format.js';
 import { createHttpServer } from '../../src/http/http-server.js';
 import { MAX_JSON_DEPTH, jsonNestingDepth, parseJsonBody } from '../../src/webhooks/webhook-receiver.js';
 import { convertLegacyWebhook, isLegacyShapedBody } from '../../src/formats/legacy/legacy-webhook-mapper.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
