@@ -22,7 +22,8 @@ import { readFile } from 'node:fs/promises';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse } from 'unleash-client';
 import { LEGACY_CONSUMER_TOGGLE, NEW_EVENT_TYPES_TOGGLE } from '../domain/ports.js';
 import type { Logger, ToggleDefinition, ToggleReader, ToggleSourceStatus } from '../domain/ports.js';
-import { exportToBootstrap, parseUnleashExport, type UnleashBootstrap } from './export-to-bootstrap.js';
+import { exportToBootstrap, type UnleashBootstrap } from './export-to-bootstrap.js';
+import { parseUnleashExport } from './unleash-export-schema.js';
 
 /** The stickiness value given to client-level occurrences (no company): they move over as one block. */
 export const CLIENT_LEVEL_COMPANY_ID = '(client)';
