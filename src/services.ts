@@ -2,14 +2,13 @@
  * The one place that builds the service: adapters chosen from the configuration, wired into the
  * domain and the app. Tests build their own variants with fakes through `createApp`.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './webhooks/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './webhooks/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
-import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
-import { isShiftable } from './domain/shiftable-clock.js';
+import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './app/app.js';
 import type { DownstreamSink } from './delivery/downstream-sink.js';
@@ -20,15 +19,11 @@ import { createJsonLogger } from './observability/json-logger.js';
 import type { CutoverMonitor } from './readiness/cutover-monitor.js';
 import { FORMATS } from './formats/index.js';
 import { createInboxWriter } from './webhooks/inbox-writer.js';
-import { createPipeline, type PipelineJob, type PipelineSpec } from './jobs/pipeline.js';
-import { primaryChannelsFromToggle } from './ledger/webhook-processor.js';
-import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
+import { placePipeline } from './jobs/pipeline-placement.js';
+import { createMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './readiness/cutover-monitor.js';
 import type { CutoverStore } from './cutover-store.js';
-import { createPostgresDriver } from './store/postgres-driver.js';
-import { createSqlCutoverStore } from './cutover-store.js';
 import { gateUntilReady, startStoreStartup } from './store/store-startup.js';
-import { startBackgroundThread } from './jobs/background-handle.js';
 import { ensureWritableDirectory } from './writable-directory.js';
 
 export interface Service {
@@ -79,100 +74,6 @@ export interface ServiceHooks {
   readonly awaitStore?: boolean;
 }
 
-/**
- * The work that follows a stored webhook (src/jobs/pipeline.ts) and the store it runs on.
- * Embedded: both on a background thread (src/jobs/), because the SQLite driver is
- * synchronous. PostgreSQL: on this thread; its driver never blocks.
- */
-interface PipelineOnItsStore {
-  readonly store: CutoverStore;
-  readonly description: { readonly store: string; readonly downstream: string };
-  /** A webhook was stored or put back in the queue: process soon. */
-  wake(): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Everything Prometheus reads from /metrics, the pipeline's counters included. */
-  exportMetrics(): Promise<string>;
-  /** One pass of a pipeline job, now. */
-  run(job: PipelineJob): Promise<number>;
-}
-
-interface PipelineContext {
-  readonly config: Config;
-  readonly metrics: Metrics;
-  readonly toggle: ToggleReader;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly hooks: ServiceHooks;
-  readonly overrides: ServiceOverrides;
-}
-
-function pipelineSpec(config: Config): PipelineSpec {
-  return {
-    graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
-    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
-    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
-    deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
-    downstream: config.DOWNSTREAM_URL
-      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
-      : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
-  };
-}
-
-function postgresStore(config: Config, databaseUrl: string): CutoverStore {
-  return createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
-    connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-  }));
-}
-
-/** The pipeline on this thread: PostgreSQL (its driver never blocks), or a store a test gives. */
-function inProcessPipeline({ config, metrics, toggle, logger, clock, overrides }: PipelineContext, store: CutoverStore, storeName: string): PipelineOnItsStore {
-  const pipeline = createPipeline({
-    store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock,
-    ...(overrides.sink ? { sink: overrides.sink } : {}),
-    ...(overrides.converters ? { converters: overrides.converters } : {}),
-  });
-  return {
-    store,
-    description: { store: storeName, downstream: pipeline.downstream },
-    wake: () => pipeline.wake(),
-    start: async () => pipeline.start(),
-    stop: () => pipeline.stop(),
-    exportMetrics: () => metrics.registry.metrics(),
-    run: (job) => pipeline.run(job),
-  };
-}
-
-function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hooks }: PipelineContext): PipelineOnItsStore {
-  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
-  const spec = pipelineSpec(config);
-  const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
-    {
-      primaryChannels: primaryChannelsFromToggle(toggle, metrics),
-      legacyConsumer: () => legacyConsumerOn(toggle.definition()),
-      logger,
-      onFatal(error) {
-        logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });
-        hooks.onFatal?.(error);
-      },
-    },
-  );
-  return {
-    store: thread.store,
-    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}` },
-    // The thread wakes its processor itself when it stores or replays.
-    wake: () => undefined,
-    start: () => thread.startPipeline(),
-    stop: () => thread.stopPipeline(),
-    exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
-    run: (job) => thread.runJob(job),
-  };
-}
-
 /** Before anything is opened: a folder the configuration writes to and cannot is one clear line, not a later crash. */
 function checkWritableFolders(config: Config): void {
   const inDataDir = [
@@ -203,12 +104,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     startTimeoutMs: config.UNLEASH_START_TIMEOUT_MS,
     logger,
   });
-  const context = { config, metrics, toggle, logger, clock, hooks, overrides };
-  const pipeline = overrides.store
-    ? inProcessPipeline(context, overrides.store, 'given')
-    : config.DATABASE_URL
-      ? inProcessPipeline(context, postgresStore(config, config.DATABASE_URL), 'postgresql')
-      : backgroundThreadPipeline(context);
+  const pipeline = placePipeline(
+    { config, metrics, toggle, logger, clock, onFatal: (error) => hooks.onFatal?.(error), sink: overrides.sink, converters: overrides.converters },
+    overrides.store,
+  );
   const { store } = pipeline;
   const startup = startStoreStartup({
     async prepare() {
