@@ -7,7 +7,7 @@ import { ANSWER_SCHEMAS, buildOpenApiDocument, type OpenApiDocument } from '../.
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
 import { registeredRoutes } from '../support/express-routes.js';
 import { sampleText } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const ADMIN_TOKEN = 'operator-token-for-tests';

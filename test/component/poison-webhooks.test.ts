@@ -11,7 +11,7 @@ import { convertersByChannel } from '../../src/ingest/pipeline.js';
 import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
 import { MAX_SETTLE_FAILURES, type QuarantinedWebhook } from '../../src/store/cutover-store.js';
 import { loadSample } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const LEGACY = '/webhooks/codat/legacy';

@@ -25,7 +25,7 @@ import type { CutoverStore } from '../../src/store/cutover-store.js';
 import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { FakeToggle, ManualClock, RecordingSink } from './fakes.js';
-import { TEST_SECRET } from './signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 
 export interface TestService {
   app: Express;
