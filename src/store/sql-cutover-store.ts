@@ -127,9 +127,8 @@ const POSTGRES_SETTLE_CONCURRENCY = 4;
 export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   const { skipLocked } = driver;
   // Without statistics SQLite takes an equality on `state` for a handful of rows and reads every pending
-  // row through the (state, …) index, then sorts them all to return the first 50: a claim cost ~37 ms at
-  // 150,000 pending (scripts/bench/claim-plan.ts, docs/performance.md) and the whole service slowed as a
-  // backlog grew. The partial index is already in claim order. PostgreSQL's planner has statistics: no hint.
+  // row through the (state, …) index, then sorts them all to return the first 50: a claim grew with the
+  // backlog, and every append waiting behind it slowed with it. The partial index is already in claim order. PostgreSQL's planner has statistics: no hint.
   const claimIndex = (name: 'inbox_pending' | 'deliveries_due') => (driver.dialect === 'sqlite' ? `INDEXED BY ${name}` : '');
   // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
   // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
