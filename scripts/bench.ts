@@ -20,7 +20,7 @@ import { parseBenchArguments, type SideName } from './bench/arguments.js';
 import { measureRun, type RunFigures } from './bench/measure.js';
 import { compileForBench, startDownstreamStub, type Child } from './bench/processes.js';
 import { describeRun, log, summarise } from './bench/report.js';
-import { SIDES, discardAllSides, startSide } from './bench/sides.js';
+import { discardAllSides, startSide } from './bench/sides.js';
 import { checkSignerAgainstLibrary, createWebhookStream } from './bench/webhooks.js';
 
 const settings = parseBenchArguments(process.argv.slice(2));
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   }
   log('');
   for (const line of summarise(results, settings)) log(line);
-  log(`\n${settings.sides.map((s) => SIDES[s].label).join(', ')}: ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+  log(`\n${settings.sides.length} sides × ${settings.runs} run(s) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   if (cpuProfDir) log(`CPU profiles of the service sides (open them in Chrome DevTools): ${cpuProfDir}`);
   if (settings.json) {
     const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version };
