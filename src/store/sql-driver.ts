@@ -24,7 +24,7 @@ export interface TransactionOptions {
    * lost (settling stored webhooks, delivery bookkeeping). On SQLite such a commit is not synced by
    * itself: a process crash loses nothing, a power cut can lose the last redoable commits, only ever
    * the newest (WAL order; the next acknowledged commit syncs everything before it).
-   * PostgreSQL keeps every commit synchronous (see docs/performance.md, "Durability").
+   * PostgreSQL keeps every commit synchronous (docs/correlation.md, "Durability").
    */
   readonly durability?: 'acknowledged' | 'redoable';
   /** Someone is waiting for it (a request's append): runs before queued transactions that are not. SQLite only. */

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODAT_RETRY_DELAYS_MS } from '../../src/domain/ledger.js';
-import { seededRandom } from '../support/occurrence-generator.js';
+import { seededRandom } from '../../tools/occurrence-generator.js';
 import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bodiesFor } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { bodiesFor } from '../../tools/occurrence-generator.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const GRACE_MS = 60_000;

@@ -11,8 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/domain/ports.js';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 
 const PATHS = { legacy: '/webhooks/codat/legacy', events: '/webhooks/codat/events' } as const;
 

@@ -6,7 +6,7 @@
  * the legacy channel is primary).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../support/occurrence-generator.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../../tools/occurrence-generator.js';
 import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

@@ -26,7 +26,7 @@ import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { sampleText } from '../support/samples.js';
-import { TEST_SECRET } from '../support/signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 import { buildTestService, type TestService, type TestServiceOptions } from '../support/test-service.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

@@ -13,7 +13,7 @@ import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { sampleText } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const LEGACY = '/webhooks/codat/legacy';

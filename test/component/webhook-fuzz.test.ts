@@ -27,7 +27,7 @@ import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
-import { TEST_SECRET } from '../support/signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const ROTATED_SECRET = 'whsec_cm90YXRlZCBzZWNyZXQgZm9yIHRoZSBmdXp6ZXI=';

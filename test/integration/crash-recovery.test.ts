@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 import { startDownstreamRecorder, waitFor } from './support/downstream-recorder.js';
-import { createTestDatabase } from './support/postgres.js';
+import { createTestDatabase } from '../../tools/postgres.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 
 const OCCURRENCES = 1200;

@@ -14,7 +14,7 @@ import type { CutoverStore } from '../../src/cutover-store.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { FakeToggle, ManualClock } from '../support/fakes.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 
 const WINDOW_MS = 300_000;
 const HOUR_MS = 3600_000;

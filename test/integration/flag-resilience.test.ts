@@ -14,10 +14,10 @@
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEW_EVENT_TYPES_TOGGLE } from '../../src/domain/ports.js';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 import { startDownstreamRecorder, waitFor, type RecordedRequest } from './support/downstream-recorder.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { startUnleashServer, type UnleashTestServer } from './support/unleash-server.js';
 

@@ -9,7 +9,7 @@ import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 
 let database: TestDatabase | undefined;
 

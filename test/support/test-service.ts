@@ -20,7 +20,7 @@ import { createServices } from '../../src/services.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import type { EndpointCredentials } from '../../src/webhooks/webhook-authenticator.js';
 import { FakeToggle, ManualClock, RecordingSink } from './fakes.js';
-import { TEST_SECRET } from './signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 
 export interface TestService {
   app: Express;

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort } from './service-process.js';
+import { freePort } from '../../../tools/free-port.js';
 
 export const UNLEASH_SERVER_VERSION = '8.2.0';
 
