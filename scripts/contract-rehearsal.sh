@@ -28,7 +28,7 @@ for f in "${dropped[@]}"; do
   base="$(basename "$f" .ts)"
   while IFS= read -r user; do rm -f "$user"; dropped+=("$user"); done < <(grep -rl "/$base.js'" test --include='*.ts' || true)
 done
-echo "== left out with it: ${#dropped[@]} test files"
+echo "== left out with it: ${#dropped[@]} test files"; printf "   %s\n" "${dropped[@]}"
 
 echo "== type-check and build without it"
 npx tsc --noEmit
