@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { runAutocannon, runPaced, type LoadResult } from './load.js';
 import { f0, f1, f3, median } from './figures.js';
 import { compileForBench, diagnostic, parseProcessStat, readProc, startService, waitDrained } from './processes.js';
-import { BENCH_SECRET, createWebhookStream, type WebhookStream } from './webhooks.js';
+import { BENCH_SECRET, createWebhookStream } from './webhooks.js';
 
 const { values: args } = parseArgs({
   options: {

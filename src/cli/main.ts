@@ -93,7 +93,7 @@ type Values = Record<string, string | boolean | string[] | boolean[] | undefined
 function parse(command: string, args: readonly string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-    return { values: values as Values, positionals };
+    return { values, positionals };
   } catch (error) {
     throw new CliError(`${error instanceof Error ? error.message : String(error)}\n\n${HELP[command] ?? GLOBAL_HELP}`, EXIT.usage);
   }
@@ -329,7 +329,7 @@ async function queueCommand<S, D>(queue: Queue<S, D>, args: readonly string[], i
         let after: string | undefined;
         do {
           const { entries, next } = await page(after, '500');
-          selection.push(...entries.map(queue.idOf));
+          selection.push(...entries.map((entry) => queue.idOf(entry)));
           after = next ?? undefined;
         } while (after !== undefined);
       }

@@ -5,7 +5,6 @@
  */
 import { createDeliveryWorker } from '../delivery/delivery-worker.js';
 import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
-import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { convertersByChannel } from '../formats/index.js';
 import type { Metrics } from '../observability/metrics.js';
