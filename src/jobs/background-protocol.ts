@@ -17,7 +17,7 @@ export interface BackgroundSpec {
   readonly clockOffset?: SharedArrayBuffer;
 }
 
-export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'metrics' | 'shutdown';
+export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'runJob' | 'metrics' | 'shutdown';
 export type ThreadMethod = Exclude<keyof CutoverStore, 'close'> | ControlMethod;
 
 /** Service thread → background thread. */

@@ -18,8 +18,6 @@ export interface CutoverMonitor {
   report(): Promise<CutoverReport>;
   /** One pass: close windows, refresh the verdict and the toggle gauges. */
   tick(): Promise<void>;
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
 }
 
 export function createCutoverMonitor(deps: {
@@ -36,8 +34,6 @@ export function createCutoverMonitor(deps: {
   const cacheMs = deps.cacheMs ?? 5000;
   let cached: { at: number; readiness: Readiness } | null = null;
   let lastDefinition: string | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | null = null;
 
   async function readiness(): Promise<Readiness> {
     const now = clock.now();
@@ -60,7 +56,7 @@ export function createCutoverMonitor(deps: {
     lastDefinition = fingerprint;
   }
 
-  async function tickOnce(): Promise<void> {
+  async function tick(): Promise<void> {
     observeToggle();
     for (;;) {
       const closed = await store.closeWindows(clock.now(), windowMs, 1000);
@@ -89,21 +85,6 @@ export function createCutoverMonitor(deps: {
         backlog: await store.counts(),
       };
     },
-    tick() {
-      running ??= tickOnce().finally(() => {
-        running = null;
-      });
-      return running;
-    },
-    start(intervalMs) {
-      timer = setInterval(() => {
-        this.tick().catch((error: unknown) => logger.warn('cutover monitor pass failed', { error: String(error) }));
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
+    tick,
   };
 }

@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * Traffic as Codat's own specs document it (codatio/oas `json/Codat-Common.json`, `json/Codat-Expenses.json`,
  * codatio/codat-docs `docs/payables/get-started.md`, the migration page), sent through the HTTP edge with
  * the toggle off and on: every occurrence reaches the downstream once, and an initial read that read

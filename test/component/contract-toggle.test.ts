@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * The contract phase as a flip of codat-legacy-consumer: legacy copies of replaced types are stored and
  * acknowledged but not delivered, what still needs the legacy channel keeps flowing, and the flip is reversible.
  */

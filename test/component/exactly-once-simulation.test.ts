@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * Thousands of occurrences sent as legacy and new copies with random delays, redeliveries,
  * reordering and one-sided occurrences, while the toggle flips many times mid-stream: each
  * occurrence reaches the downstream once (events-only ones at most once: they stay shadow while

@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signPayload } from '../../src/webhooks/webhook-authenticator.js';
-import { buildService, type Service } from '../../src/services.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/domain/ports.js';
 import { DEFAULT_SERVER_TIMEOUTS, createHttpServer, type ServerTimeouts } from '../../src/http/http-server.js';
@@ -761,7 +761,7 @@ describe('secure by default and the operational endpoints, through the real comp
     rmSync(dataDir, { recursive: true, force: true });
   });
   const start = async (env: Record<string, string>) => {
-    service = await buildService(loadConfig({ DATA_DIR: dataDir, ...env }), silentLogger);
+    service = await createServices(loadConfig({ DATA_DIR: dataDir, ...env }), { logger: silentLogger });
     return service;
   };
 

@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * The bundled samples are what a newcomer sends first (README "Try it", `codat-cutover send --all`): in any
  * order, no pair among them may disagree with itself, or the very first verdict shows a mismatch blocker.
  */

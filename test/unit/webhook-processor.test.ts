@@ -44,8 +44,9 @@ describe('the webhook processor', () => {
     const body = Buffer.from(sampleText('legacy-DataSyncCompleted'));
     await store.append(Array.from({ length: 300 }, () => buildNewWebhook({ body, receivedAt: Date.now() })));
     const processor = processorOver(store, metrics, { batchSize: 10 });
-    const draining = processor.drain();
-    await processor.stop();
+    const stopping = new AbortController();
+    const draining = processor.drain(stopping.signal);
+    stopping.abort();
     const settled = await draining;
     expect(settled).toBeGreaterThan(0);
     expect(settled).toBeLessThan(300);
