@@ -41,7 +41,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'src/**/*.test.ts'],
     rules: {
       // supertest's `res.body` and vitest's asymmetric matchers (`expect.any(String)`) are typed `any` by those
       // libraries: a test reads them only to assert on them, and the assertion is the check. no-explicit-any and
