@@ -22,6 +22,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
     throw new Error(
       `PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL} (${String(error)}); ` +
         'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+      { cause: error },
     );
   }
   try {

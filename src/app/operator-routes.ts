@@ -64,7 +64,7 @@ function idsOf(body: unknown): readonly unknown[] | 'all' {
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REPLAY_IDS) {
     throw new HttpError(400, 'invalid_body', `ids must be a list of 1 to ${MAX_REPLAY_IDS} ids.`);
   }
-  return ids;
+  return ids as unknown[];
 }
 
 const inboxIdOf = (value: unknown): number => {

@@ -29,7 +29,7 @@ export type Values = Record<string, string | boolean | string[] | boolean[] | un
 export function parse(help: string, args: readonly string[], options: ParseArgsConfig['options']): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
-    return { values: values as Values, positionals };
+    return { values, positionals };
   } catch (error) {
     throw new CliError(`${error instanceof Error ? error.message : String(error)}\n\n${help}`, EXIT.usage);
   }

@@ -144,7 +144,7 @@ async function queueCommand<S, D>(queue: Queue<S, D>, args: readonly string[], i
         let after: string | undefined;
         do {
           const { entries, next } = await page(after, '500');
-          selection.push(...entries.map(queue.idOf));
+          selection.push(...entries.map((entry) => queue.idOf(entry)));
           after = next ?? undefined;
         } while (after !== undefined);
       }

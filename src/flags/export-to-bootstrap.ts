@@ -60,8 +60,9 @@ export interface UnleashBootstrap {
 /** The server's `ensureStringValue`: the client API sends every strategy parameter as a string. */
 function toParameterString(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return value;
+  // Objects, and the numbers and booleans of parsed JSON, which read the same as String() would make them.
+  return JSON.stringify(value);
 }
 
 function toConstraint(c: ExportConstraint): BootstrapConstraint {

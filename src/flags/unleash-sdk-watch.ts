@@ -24,7 +24,7 @@ interface RepositoryInternals {
 
 export function repositoryOf(unleash: Unleash): RepositoryInternals | undefined {
   const repository: unknown = Reflect.get(unleash, 'repository');
-  return typeof repository === 'object' && repository !== null ? (repository as RepositoryInternals) : undefined;
+  return typeof repository === 'object' && repository !== null ? repository : undefined;
 }
 
 export function messageOf(value: unknown): string {

@@ -107,8 +107,7 @@ function run(): void {
       case 'shutdown':
         return store.close();
       default: {
-        const call = store[method.method] as (...a: unknown[]) => Promise<unknown>;
-        return call.apply(store, args);
+        return (store[method.method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
       }
     }
   }

@@ -65,7 +65,7 @@ export function createScheduler(logger: Logger): Scheduler {
     async stop() {
       stopping.abort();
       for (const entry of jobs.values()) clearInterval(entry.timer);
-      await Promise.all([...jobs.values()].map((entry) => entry.running));
+      await Promise.all([...jobs.values()].flatMap((entry) => entry.running ?? []));
     },
   };
 }

@@ -186,7 +186,7 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
       // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
       // keys at once, several at a time: settling is bound by round trips, not by the database's
       // CPU, and the per-key advisory lock already serialises the copies of one occurrence.
-      const outcomes: Outcome[] = new Array(items.length);
+      const outcomes = new Array<Outcome>(items.length);
       let next = 0;
       const settleNext = async (): Promise<void> => {
         for (let i = next++; i < items.length; i = next++) {

@@ -98,7 +98,7 @@ export async function settleEvent(dialect: Dialect, tx: SqlExecutor, webhook: St
   const qualifiers = qualifiersOf(event);
   const { id, row } = await findOccurrence(dialect, tx, event, { placement, qualifiers, sourceType: source.type }, channel, policy, webhook, index);
   const copy: RecordedCopy = { event, source, arrivedAt };
-  const otherSeenAt = row ? (row[seenColumn(otherChannel(channel))] as number | null) : null;
+  const otherSeenAt = row ? row[seenColumn(otherChannel(channel))] : null;
   const otherCopy = row?.[copyColumn(otherChannel(channel))];
   const primary = policy.primaryFor(event.companyId);
   const decision = decideCopy({

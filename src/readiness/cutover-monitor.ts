@@ -30,7 +30,7 @@ export function createCutoverMonitor(deps: {
   thresholds: ReadinessThresholds;
   cacheMs?: number;
 }): CutoverMonitor {
-  const { store, toggle, metrics, clock, logger, windowMs, thresholds } = deps;
+  const { store, toggle, metrics, clock, windowMs, thresholds } = deps;
   const cacheMs = deps.cacheMs ?? 5000;
   let cached: { at: number; readiness: Readiness } | null = null;
   let lastDefinition: string | null = null;

@@ -108,7 +108,7 @@ export function createInboxStore(driver: SqlDriver): InboxStore {
         for (let i = 0; i < sorted.length; i += APPEND_CHUNK) {
           inserted.push(...(await appendChunk(tx, sorted.slice(i, i + APPEND_CHUNK))));
         }
-        const results: AppendResult[] = new Array(webhooks.length);
+        const results = new Array<AppendResult>(webhooks.length);
         order.forEach((original, position) => (results[original] = inserted[position]!));
         return results;
       });

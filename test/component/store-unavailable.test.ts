@@ -27,11 +27,10 @@ function switchable(store: CutoverStore): { store: CutoverStore; mode: { value: 
   let waiting: (() => void)[] = [];
   const wrapped = { ...store };
   for (const key of ['append', 'ping', 'pageDeadLetters'] as const) {
-    const call = store[key] as (...args: unknown[]) => Promise<unknown>;
     (wrapped as Record<string, unknown>)[key] = async (...args: unknown[]) => {
       if (mode.value === 'hanging') await new Promise<void>((resolve) => waiting.push(resolve));
       if (mode.value === 'refusing') throw new StoreUnavailableError('PostgreSQL is unavailable: Connection terminated unexpectedly');
-      return call.apply(store, args);
+      return (store[key] as (...args: unknown[]) => Promise<unknown>).apply(store, args);
     };
   }
   return {

@@ -19,7 +19,7 @@ const CONCURRENCY = 16;
 
 interface StoreUnderTest {
   name: string;
-  env(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+  env(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>;
 }
 
 const STORES: StoreUnderTest[] = [
@@ -83,7 +83,7 @@ describe.each(STORES)('crash recovery on $name', (storeUnderTest) => {
     const answered = new Set<GeneratedOccurrence>();
     let answers = 0;
     let refused = 0;
-    let killed: Promise<void> | null = null;
+    let killed = null as Promise<void> | null; // assigned in a closure, which TypeScript's narrowing does not see
     let next = 0;
     const worker = async () => {
       while (next < sends.length) {

@@ -331,7 +331,7 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
         await send(service, o);
         await sleep(50);
       }
-    })().then(() => null, (error: unknown) => error);
+    })().then(() => null, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
 
     try {
       await sleep(1000);
@@ -373,9 +373,11 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
         `restart (same port and database, no re-import) healthy after ${healthyMs} ms, service reachable again ${recoverMs} ms after the restart began`);
     } finally {
       sending = false;
-      const failed = await traffic;
-      if (failed !== null) throw failed;
+      await traffic;
     }
+    // Thrown after the block, not in `finally`, where it would replace the error the block failed with.
+    const failed = await traffic;
+    if (failed !== null) throw failed;
 
     const all = [...phases.before, ...phases.down, ...phases.recovered];
     await allDelivered(all, 20_000, 'every occurrence sent around the outage');

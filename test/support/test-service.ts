@@ -97,8 +97,8 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     clock,
     sink,
     metrics: service.metrics,
-    processor: { drain: service.jobs.settle },
-    delivery: { tick: service.jobs.deliver },
+    processor: { drain: () => service.jobs.settle() },
+    delivery: { tick: () => service.jobs.deliver() },
     monitor: service.monitor,
     async settle() {
       await service.jobs.settle();

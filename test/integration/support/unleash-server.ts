@@ -133,6 +133,7 @@ async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
     throw new Error(
       `PostgreSQL not reachable at ${PG_ADMIN_URL} (${error instanceof Error ? error.message : String(error)}); ` +
         'start it, e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+      { cause: error },
     );
   }
   try {
