@@ -2,6 +2,7 @@
  * The one place that builds the service: adapters chosen from the configuration, wired into the
  * domain and the app. Tests build their own variants with fakes through `createApp`.
  */
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { Express } from 'express';
 import type { Config } from './config.js';
@@ -17,6 +18,7 @@ import { createInboxWriter } from './ingest/inbox-writer.js';
 import { createPipeline, type PipelineSpec } from './ingest/pipeline.js';
 import { primaryChannelsFromToggle } from './ingest/webhook-processor.js';
 import { legacyFormat } from './legacy/legacy-format.js';
+import { pinoOf } from './observability/json-logger.js';
 import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './report/cutover-monitor.js';
 import type { CutoverStore } from './store/cutover-store.js';
@@ -75,6 +77,11 @@ interface PipelineContext {
   readonly hooks: ServiceHooks;
 }
 
+/** `codat-cutover/<version>` from package.json (one level above this file, in src/ and in dist/ alike). */
+function userAgent(): string {
+  return `codat-cutover/${(createRequire(import.meta.url)('../package.json') as { version: string }).version}`;
+}
+
 function pipelineSpec(config: Config): PipelineSpec {
   return {
     graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
@@ -83,7 +90,7 @@ function pipelineSpec(config: Config): PipelineSpec {
     // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
     deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
     downstream: config.DOWNSTREAM_URL
-      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
+      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, userAgent: userAgent(), secret: config.DOWNSTREAM_SECRET }
       : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
   };
 }
@@ -109,7 +116,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hook
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
+    { sqlitePath, pipeline: spec, logLevel: config.LOG_LEVEL, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
       legacyConsumer: () => legacyConsumerOn(toggle.definition()),
@@ -129,6 +136,16 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hook
     stop: () => thread.stopPipeline(),
     exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
   };
+}
+
+/** `host:port` of a PostgreSQL URL, never its credentials. */
+function databaseAddress(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname || 'localhost'}:${url.port || '5432'}`;
+  } catch {
+    return '(an unreadable DATABASE_URL)';
+  }
 }
 
 /** Before anything is opened: a folder the configuration writes to and cannot is one clear line, not a later crash. */
@@ -167,6 +184,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       if (!config.DATABASE_URL) await store.releaseLeases();
     },
     logger,
+    target: config.DATABASE_URL ? `PostgreSQL at ${databaseAddress(config.DATABASE_URL)} (DATABASE_URL)` : 'the embedded store (SQLite in DATA_DIR)',
     timeoutMs: config.STORE_START_TIMEOUT_SECONDS * 1000,
   });
   let stopping = false;
@@ -197,6 +215,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     formats: formats.map((format) => ({ format, authenticate: authenticatorFor(format.channel) })),
     inbox: createInboxWriter(requestStore),
     store: requestStore, toggle, metrics, logger, clock,
+    accessLog: pinoOf(logger),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     adminToken: config.ADMIN_TOKEN,
     metricsToken: config.METRICS_TOKEN,

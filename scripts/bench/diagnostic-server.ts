@@ -14,14 +14,14 @@
  */
 import { buildService } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
-import { createJsonLogger } from '../../src/observability/json-logger.js';
+import { createPinoLogger } from '../../src/observability/json-logger.js';
 import type { AppendResult, CutoverStore, NewWebhook } from '../../src/store/cutover-store.js';
 
 const variant = process.env.BENCH_VARIANT;
 if (variant !== 'ingest-only' && variant !== 'request-path') throw new Error(`BENCH_VARIANT must be ingest-only or request-path, not ${variant}`);
 
 const config = loadConfig(process.env);
-const service = await buildService(config, createJsonLogger(config.LOG_LEVEL));
+const service = await buildService(config, createPinoLogger(config.LOG_LEVEL));
 // service.start() is never called: no processing, delivery, readiness monitor or retention runs.
 // On PostgreSQL a stored webhook still wakes the in-process processor: give it nothing to claim.
 const nothingToClaim = async () => [];

@@ -7,7 +7,8 @@ import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
-import type { DownstreamSink } from './downstream-sink.js';
+import { DownstreamRejected, type DownstreamSink } from './downstream-sink.js';
+import type { DueDelivery } from '../store/cutover-store.js';
 
 export interface DeliveryWorker {
   /** One pass: rescue what is due, deliver what is due. Returns the number of delivery attempts. */
@@ -41,28 +42,42 @@ export function createDeliveryWorker(deps: {
   // Set by stop(): the pass in flight ends after its batch (the rest stays due in the outbox).
   let stopping = false;
 
-  /** Sends one delivery; failures are recorded at once, successes are returned to be marked together. */
-  async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<string | null> {
+  /**
+   * Sends one delivery; failures are recorded at once, successes are returned to be marked together.
+   * A refusal the downstream will repeat (statusVerdict's `dead-letter`) is dead-lettered at once; a
+   * `Retry-After` sets the next attempt instead of the backoff.
+   */
+  async function attempt({ occurrenceId, payload, attempts: previousAttempts, requestId }: DueDelivery): Promise<string | null> {
+    const log = logger.child({ occurrenceId, ...(requestId ? { requestId } : {}) });
+    const attempts = previousAttempts + 1;
     try {
-      await sink.deliver(payload, occurrenceId);
+      const receipt = await sink.deliver(payload, occurrenceId);
+      log.info('delivered', { attempts, ...(receipt ? { status: receipt.status } : {}) });
       return occurrenceId;
     } catch (error) {
-      const attempts = previousAttempts + 1;
-      const dead = attempts >= maxAttempts;
-      await store.markDeliveryFailed(occurrenceId, errorText(error), dead ? null : clock.now() + backoffMs(attempts));
+      const refused = error instanceof DownstreamRejected;
+      const dead = attempts >= maxAttempts || (refused && error.verdict === 'dead-letter');
+      const waitMs = refused && error.retryAfterMs !== null ? error.retryAfterMs : backoffMs(attempts);
+      const text = errorText(error);
+      await store.markDeliveryFailed(occurrenceId, text, dead ? null : clock.now() + waitMs);
       metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
-      if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: errorText(error) });
+      const fields = { attempts, maxAttempts, ...(refused ? { status: error.status } : {}), error: text };
+      if (dead) log.error('delivery dead-lettered', fields);
+      else log.warn('delivery attempt failed; will retry', { ...fields, retryInMs: waitMs });
       return null;
     }
   }
 
   async function tickOnce(): Promise<number> {
-    for (const rescued of await store.rescueDue(clock.now(), 500)) metrics.rescued.inc({ type: rescued.type });
+    for (const rescued of await store.rescueDue(clock.now(), 500)) {
+      metrics.rescued.inc({ type: rescued.type });
+      logger.debug('occurrence rescued: its primary copy did not come within the grace period', { occurrenceId: rescued.occurrenceId, type: rescued.type, channel: rescued.channel });
+    }
     let attempted = 0;
     while (!stopping) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
-      const delivered = (await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)))).filter((id): id is string => id !== null);
+      const delivered = (await Promise.all(due.map((d) => attempt(d)))).filter((id): id is string => id !== null);
       // One transaction for the batch: a sync per delivery would cap throughput on the embedded store.
       await store.markDelivered(delivered, clock.now());
       metrics.deliveries.inc({ outcome: 'delivered' }, delivered.length);

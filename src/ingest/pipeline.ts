@@ -4,7 +4,7 @@
  * and the service thread (PostgreSQL) build exactly the same thing.
  */
 import { createDeliveryWorker } from '../delivery/delivery-worker.js';
-import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
+import { createHttpSink, createJsonLinesSink, type HttpSinkOptions } from '../delivery/downstream-sink.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { eventsFormat } from '../events/events-format.js';
@@ -19,7 +19,7 @@ export interface PipelineSpec {
   readonly windowMs: number;
   readonly maxAttempts: number;
   readonly deliveryLeaseMs: number;
-  readonly downstream: { readonly url: string; readonly timeoutMs: number } | { readonly file: string };
+  readonly downstream: HttpSinkOptions | { readonly file: string };
 }
 
 export interface Pipeline {
@@ -54,7 +54,7 @@ export function createPipeline(deps: {
     graceMs: spec.graceMs,
     windowMs: spec.windowMs,
   });
-  const sink = 'url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file);
+  const sink = 'url' in spec.downstream ? createHttpSink(spec.downstream) : createJsonLinesSink(spec.downstream.file);
   const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });
   return {
     downstream: sink.description,

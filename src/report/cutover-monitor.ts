@@ -4,7 +4,7 @@
  * the toggle's definition into gauges so a dashboard can show it over time.
  */
 import { carriageOf } from '../domain/domain-event.js';
-import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
+import { NEW_EVENT_TYPES_TOGGLE, legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverStore } from '../store/cutover-store.js';
@@ -55,7 +55,13 @@ export function createCutoverMonitor(deps: {
     metrics.toggleRolloutPercent.set(definition.rolloutPercent);
     metrics.legacyConsumerEnabled.set(legacyConsumerOn(definition) ? 1 : 0);
     const fingerprint = `${definition.enabled}|${definition.rolloutPercent}|${legacyConsumerOn(definition)}`;
-    if (lastDefinition !== null && fingerprint !== lastDefinition) metrics.toggleChanges.inc();
+    if (lastDefinition !== null && fingerprint !== lastDefinition) {
+      metrics.toggleChanges.inc();
+      logger.info('toggle changed', {
+        toggle: NEW_EVENT_TYPES_TOGGLE, enabled: definition.enabled, rolloutPercent: definition.rolloutPercent,
+        legacyConsumer: legacyConsumerOn(definition), previous: lastDefinition,
+      });
+    }
     lastDefinition = fingerprint;
   }
 

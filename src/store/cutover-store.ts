@@ -35,6 +35,8 @@ export interface StoredWebhook {
   readonly dedupeKey: string;
   readonly receivedAt: number;
   readonly body: Buffer;
+  /** The id of the request that brought it (src/http/access-log.ts), when it was recorded. */
+  readonly requestId?: string;
 }
 
 export interface LedgerPolicy {
@@ -74,6 +76,8 @@ export interface DueDelivery {
   readonly occurrenceId: string;
   readonly payload: string;
   readonly attempts: number;
+  /** The request that brought the delivered copy, when known: the delivery's log lines carry it. */
+  readonly requestId?: string;
 }
 
 /** What an operator sees of a dead letter: ids and reasons, never the body (docs/security.md). */

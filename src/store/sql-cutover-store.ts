@@ -130,6 +130,8 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
   // row through the (state, …) index, then sorts them all to return the first 50: a claim cost ~37 ms at
   // 150,000 pending (scripts/bench/claim-plan.ts, docs/performance.md) and the whole service slowed as a
   // backlog grew. The partial index is already in claim order. PostgreSQL's planner has statistics: no hint.
+  // The request id the receiver kept among the headers (src/ingest/webhook-receiver.ts).
+  const requestIdOfHeaders = driver.dialect === 'postgres' ? `(headers::json ->> 'x-request-id') AS request_id` : `json_extract(headers, '$."x-request-id"') AS request_id`;
   const claimIndex = (name: 'inbox_pending' | 'deliveries_due') => (driver.dialect === 'sqlite' ? `INDEXED BY ${name}` : '');
   // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
   // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
@@ -229,7 +231,7 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     const placement = placementOf(event.occurredAt, arrivedAt);
     const qualifiers = qualifiersOf(event);
     const { id, row } = await findOccurrence(tx, event, { placement, qualifiers, sourceType: source.type }, channel, policy, webhook, index);
-    const copy: RecordedCopy = { event, source, arrivedAt };
+    const copy: RecordedCopy = { event, source, arrivedAt, ...(webhook.requestId ? { requestId: webhook.requestId } : {}) };
     const otherSeenAt = row ? (row[seenColumn(otherChannel(channel))] as number | null) : null;
     const otherCopy = row?.[copyColumn(otherChannel(channel))];
     const primary = policy.primaryFor(event.companyId);
@@ -306,9 +308,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
 
   async function enqueueDelivery(tx: SqlExecutor, occurrenceId: string, copy: RecordedCopy, reason: 'primary' | 'only-channel' | 'rescued', now: number) {
     await tx.execute(
-      `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at)
-       VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (occurrence_id) DO NOTHING`,
-      [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now],
+      `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at, request_id)
+       VALUES ($1, $2, 'pending', $3, $3, $4) ON CONFLICT (occurrence_id) DO NOTHING`,
+      [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now, copy.requestId ?? null],
     );
   }
 
@@ -456,14 +458,17 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
       return redoable(async (tx) => {
         // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL
         // writes on SQLite); RETURNING has no order, so the oldest-first order is restored here.
-        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(
+        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
           `UPDATE inbox SET claimed_until = $3 WHERE id IN (
              SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
-           RETURNING id, channel, endpoint, dedupe_key, received_at, body`,
+           RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
           [now, limit, now + leaseMs],
         );
         rows.sort((a, b) => Number(a.id) - Number(b.id));
-        return rows.map((r) => ({ inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body) }));
+        return rows.map((r): StoredWebhook => ({
+          inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body),
+          ...(r.request_id ? { requestId: r.request_id } : {}),
+        }));
       });
     },
 
@@ -538,16 +543,16 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
     claimDueDeliveries(now, limit, leaseMs) {
       return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number }>(
+        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
           `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
              SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
              WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
              ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
-           RETURNING occurrence_id, payload, attempts, next_attempt_at`,
+           RETURNING occurrence_id, payload, attempts, next_attempt_at, request_id`,
           [now, limit, now + leaseMs],
         );
         rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
-        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts) }));
+        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts), ...(r.request_id ? { requestId: r.request_id } : {}) }));
       });
     },
 
