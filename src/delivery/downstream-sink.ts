@@ -40,7 +40,8 @@ export function retryAfterMs(header: string | null, now: number): number | null 
   let wait: number;
   if (/^\d+$/.test(text)) wait = Number(text) * 1000;
   else {
-    const at = Date.parse(text);
+    // An HTTP date names its day and month; anything else (e.g. `-5`) is unreadable, not a date.
+    const at = /[A-Za-z]/.test(text) ? Date.parse(text) : Number.NaN;
     if (Number.isNaN(at)) return null;
     wait = at - now;
   }

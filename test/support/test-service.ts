@@ -11,14 +11,14 @@ import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
-import { legacyConsumerOn } from '../../src/domain/ports.js';
+import { legacyConsumerOn, type Logger } from '../../src/domain/ports.js';
 import { eventsFormat } from '../../src/events/events-format.js';
 import { createApp } from '../../src/http/app.js';
 import { createInboxWriter } from '../../src/ingest/inbox-writer.js';
 import { convertersByChannel } from '../../src/ingest/pipeline.js';
 import { createWebhookProcessor, primaryChannelsFromToggle, type Converter, type WebhookProcessor } from '../../src/ingest/webhook-processor.js';
 import { legacyFormat } from '../../src/legacy/legacy-format.js';
-import { silentLogger } from '../../src/observability/json-logger.js';
+import { pinoOf, silentLogger } from '../../src/observability/json-logger.js';
 import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { CutoverStore } from '../../src/store/cutover-store.js';
@@ -57,12 +57,15 @@ export interface TestServiceOptions {
   downstream?: DownstreamSink;
   requestDeadlineMs?: number;
   readyzTimeoutMs?: number;
+  /** Where every stage logs (e.g. a pino logger writing into memory); default: nowhere. */
+  logger?: Logger;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-test-'));
   const store = options.store ?? createSqlCutoverStore(createSqliteDriver(join(dir, 'store.sqlite')));
   await store.migrate();
+  const logger = options.logger ?? silentLogger;
   const toggle = new FakeToggle();
   const clock = new ManualClock();
   clock.current = Date.now();
@@ -74,16 +77,16 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     events: options.credentials?.events ?? { secrets: [TEST_SECRET], allowUnsigned: false },
   };
   const processor = createWebhookProcessor({
-    store, metrics, clock, logger: silentLogger,
+    store, metrics, clock, logger,
     primaryChannels: primaryChannelsFromToggle(toggle, metrics),
     legacyConsumer: () => legacyConsumerOn(toggle.definition()),
     converters: options.converters ?? convertersByChannel(),
     graceMs: options.graceMs ?? 120_000,
     windowMs: options.windowMs ?? 900_000,
   });
-  const delivery = createDeliveryWorker({ store, sink: options.downstream ?? sink, metrics, clock, logger: silentLogger, maxAttempts: options.maxAttempts ?? 3 });
+  const delivery = createDeliveryWorker({ store, sink: options.downstream ?? sink, metrics, clock, logger, maxAttempts: options.maxAttempts ?? 3 });
   const monitor = createCutoverMonitor({
-    store, toggle, metrics, clock, logger: silentLogger,
+    store, toggle, metrics, clock, logger,
     windowMs: options.windowMs ?? 900_000,
     thresholds: { minCoverage: 0.995, minOccurrences: options.minOccurrences ?? 10, observationHours: 24 },
     cacheMs: 0,
@@ -94,7 +97,8 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
       authenticate: createWebhookAuthenticator({ credentials: credentials[format.channel], toleranceSeconds: 300, clock }),
     })),
     inbox: createInboxWriter(store),
-    store, toggle, metrics, clock, logger: silentLogger,
+    store, toggle, metrics, clock, logger,
+    accessLog: pinoOf(logger),
     bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     adminToken: options.adminToken,
     warnings: [],
