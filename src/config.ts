@@ -157,8 +157,9 @@ const CROSS_CHECKS: readonly ((env: Parsed, raw: Readonly<Record<string, string 
     unsigned === true && nodeEnv === 'production'
       ? `ALLOW_UNSIGNED_WEBHOOKS: got ${shownValue('ALLOW_UNSIGNED_WEBHOOKS', raw.ALLOW_UNSIGNED_WEBHOOKS)}; expected false or unset when NODE_ENV=production (unsigned webhooks are for local use only)`
       : null,
-  ({ UNLEASH_URL: url, UNLEASH_API_TOKEN: token }) =>
-    url !== undefined && token === undefined ? `UNLEASH_API_TOKEN: got nothing (unset); expected an Unleash backend token, as UNLEASH_URL is set` : null,
+  // Set but refused is still set: the token it needs is missing either way.
+  ({ UNLEASH_API_TOKEN: token }, raw) =>
+    (raw.UNLEASH_URL ?? '').trim() !== '' && token === undefined ? `UNLEASH_API_TOKEN: got nothing (unset); expected an Unleash backend token, as UNLEASH_URL is set` : null,
 ];
 
 export type Config = z.output<typeof environmentSchema>;

@@ -69,7 +69,8 @@ export function startStoreStartup(options: StoreStartupOptions): StoreStartup {
           throw new StoreUnavailableError(`${target} did not become ready within ${timeoutMs} ms: ${lastError}`, { cause: error });
         }
         status = { state: 'waiting', attempts, lastError };
-        logger.warn(`waiting for ${target}: ${lastError}; webhooks are answered 503 until it is ready`, {
+        const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+        logger.warn(`waiting for ${target} (attempt ${attempts}, next in ${secondsOf(Math.min(delay, left))}, giving up in ${secondsOf(left)}): ${lastError}; webhooks are answered 503 until it is ready`, {
           attempts, retryInMs: Math.min(delay, left), giveUpInMs: left, error: lastError,
         });
         await pause(Math.min(delay, left));
