@@ -57,9 +57,10 @@ export function createCutoverMonitor(deps: {
     const fingerprint = `${definition.enabled}|${definition.rolloutPercent}|${legacyConsumerOn(definition)}`;
     if (lastDefinition !== null && fingerprint !== lastDefinition) {
       metrics.toggleChanges.inc();
+      const [enabled, rolloutPercent, legacyConsumer] = lastDefinition.split('|');
       logger.info('toggle changed', {
-        toggle: NEW_EVENT_TYPES_TOGGLE, enabled: definition.enabled, rolloutPercent: definition.rolloutPercent,
-        legacyConsumer: legacyConsumerOn(definition), previous: lastDefinition,
+        toggle: NEW_EVENT_TYPES_TOGGLE, enabled: definition.enabled, rolloutPercent: definition.rolloutPercent, legacyConsumer: legacyConsumerOn(definition),
+        previous: { enabled: enabled === 'true', rolloutPercent: Number(rolloutPercent), legacyConsumer: legacyConsumer === 'true' },
       });
     }
     lastDefinition = fingerprint;

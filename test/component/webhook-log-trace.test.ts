@@ -127,6 +127,19 @@ describe('a webhook followed through the logs by its request id', () => {
     expect(lines.find((line) => line.message === 'webhook refused')).toMatchObject({ level: 'warn', requestId: id, status: 401, reason: expect.any(String) as unknown });
   });
 
+  it('when the toggle changes, then the change is logged with the new and the previous state', async () => {
+    const { logger, lines } = capturedLogger('info');
+    service = await buildTestService({ logger });
+    await service.monitor.tick();
+    expect(lines.some((line) => line.message === 'toggle changed')).toBe(false);
+    service.toggle.on = true;
+    await service.monitor.tick();
+    expect(lines.find((line) => line.message === 'toggle changed')).toMatchObject({
+      level: 'info', toggle: 'codat-new-event-types', enabled: true, rolloutPercent: 100,
+      previous: { enabled: false, rolloutPercent: 0, legacyConsumer: true },
+    });
+  });
+
   it('when the pipeline runs on the background thread (embedded store), then its lines reach the log with the request id too', async () => {
     const { logger, lines, raw } = capturedLogger('debug');
     dataDir = mkdtempSync(join(tmpdir(), 'cutover-trace-'));
