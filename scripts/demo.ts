@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: a whole cutover in about a minute, on the embedded defaults (SQLite in a temporary folder, the
- * JSON-lines downstream), built by the same composition root as `npm start` (src/composition-root.ts).
+ * JSON-lines downstream), built by the same composition root as `npm start` (src/services.ts).
  *
  * What is different from production, and why:
  * - short windows (6 s correlation window, 2 s grace) and a 1 h observation period;
@@ -15,12 +15,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretFor, sendWebhook } from '../src/cli/webhook-sender.js';
-import { buildService } from '../src/composition-root.js';
+import { createServices } from '../src/services.js';
 import { loadConfig } from '../src/config.js';
 import type { Logger } from '../src/domain/ports.js';
 import { createShiftableClock } from '../src/domain/shiftable-clock.js';
 import { createHttpServer } from '../src/http/http-server.js';
-import type { CutoverReport } from '../src/report/cutover-page.js';
+import type { CutoverReport } from '../src/readiness/cutover-page.js';
 import { startFlagServer } from './demo/flag-server.js';
 import { occurrence, type Copy } from './demo/traffic.js';
 
@@ -52,7 +52,7 @@ const config = loadConfig({
   READINESS_OBSERVATION_HOURS: '1',
   LOG_LEVEL: 'warn',
 });
-const service = await buildService(config, logger, clock);
+const service = await createServices(config, { logger, clock });
 const server = createHttpServer(service.app).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -19,13 +19,13 @@ import { createDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createJsonLinesSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
 import { systemClock } from '../../src/domain/ports.js';
-import { AUDIT_HEADERS } from '../../src/ingest/webhook-receiver.js';
-import { convertersByChannel } from '../../src/ingest/pipeline.js';
-import { createWebhookProcessor } from '../../src/ingest/webhook-processor.js';
+import { AUDIT_HEADERS } from '../../src/webhooks/webhook-receiver.js';
+import { convertersByChannel } from '../../src/formats/index.js';
+import { createWebhookProcessor } from '../../src/ledger/webhook-processor.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import type { NewWebhook } from '../../src/store/cutover-store.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import type { NewWebhook } from '../../src/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { createWebhookStream } from './webhooks.js';
 

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createTestDatabase } from '../../test/integration/support/postgres.js';
 import { buildNewWebhook } from '../../test/support/builders.js';
 import { f0, f1, median } from './figures.js';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { DEV_SECRET_FILE } from '../auth/webhook-credentials.js';
+import { DEV_SECRET_FILE } from '../webhooks/webhook-credentials.js';
 import type { Channel } from '../domain/domain-event.js';
 
 export const SAMPLES_DIR = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'codat-samples');

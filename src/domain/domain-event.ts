@@ -1,8 +1,8 @@
 /**
  * The one internal vocabulary both Codat webhook formats are converted into.
  *
- * This module knows neither wire format: the legacy rules mapper (src/legacy) and the
- * new-event-type mapper (src/events) each translate into these types. The invariant the
+ * This module knows neither wire format: the legacy rules mapper (src/formats/legacy) and the
+ * new-event-type mapper (src/formats/events) each translate into these types. The invariant the
  * whole service rests on: one real-world occurrence yields the same domain events (same
  * `type`, same `correlationKey`) whichever channel delivered it. docs/domain-mapping.md
  * holds the full table.
@@ -113,7 +113,7 @@ export type Conversion =
       readonly kind: 'converted';
       readonly source: WebhookSource;
       readonly events: readonly DomainEvent[];
-      /** Legacy events left out because the legacy consumer is contracted (src/ingest/contract.ts): recorded on the inbox row. */
+      /** Legacy events left out because the legacy consumer is contracted (src/ledger/legacy-contract.ts): recorded on the inbox row. */
       readonly contracted?: readonly DomainEventType[];
     }
   /** A body of a type this service does not know (yet): accepted, kept and counted, never delivered. */

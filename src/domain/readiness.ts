@@ -133,7 +133,7 @@ export function judgeReadiness(stats: readonly TypeStats[], toggle: ToggleDefini
     phase,
     reasons,
     nextStep: safe
-      ? 'The new channel carries everything: remove the legacy rules in Codat, then the legacy consumer (src/legacy and its line in the composition root).'
+      ? 'The new channel carries everything: remove the legacy rules in Codat, then the legacy consumer (src/formats/legacy and its line in src/formats/index.ts).'
       : 'Keep the legacy consumer running until the blockers below are gone.',
     overall,
     types,
@@ -142,7 +142,7 @@ export function judgeReadiness(stats: readonly TypeStats[], toggle: ToggleDefini
 
 /**
  * After the contract (codat-legacy-consumer off): legacy copies of replaced types are stored and acknowledged but
- * not delivered. What still needs the legacy channel was never contracted (src/ingest/contract.ts), so the blockers
+ * not delivered. What still needs the legacy channel was never contracted (src/ledger/legacy-contract.ts), so the blockers
  * of the flipped phase become what the operator should know, and the contract stays reversible.
  */
 function contracted(reasons: readonly Reason[], phase: Readiness['phase'], overall: Readiness['overall'], types: TypeVerdict[], window: string): Readiness {

@@ -1,6 +1,6 @@
 /**
  * A clock that can be moved forward: the wall clock plus an offset held in shared memory, so that a worker thread
- * (the embedded store's background thread, src/background/) reads the same time as the thread that moves it.
+ * (the embedded store's background thread, src/jobs/) reads the same time as the thread that moves it.
  * For `npm run demo`, which lets hours of observation pass in seconds; the service itself runs on `systemClock`.
  */
 import type { Clock } from './ports.js';

@@ -1,5 +1,5 @@
 /**
- * The service's Prometheus metrics, on a registry the composition root creates (never the global
+ * The service's Prometheus metrics, on a registry src/formats/index.ts creates (never the global
  * one, never at import time). No id ever becomes a label: labels are channels, domain types,
  * outcomes and reasons, all from closed sets (unknown wire types are counted under one label).
  */
@@ -71,7 +71,7 @@ export function initialiseKnownSeries(metrics: Metrics): void {
 const isServiceMetric = (name: string) => name.startsWith('codat_cutover_');
 
 /**
- * The text of /metrics when another thread counts too (src/background/): the service's counters are
+ * The text of /metrics when another thread counts too (src/jobs/): the service's counters are
  * summed with the thread's, and the process figures are exported as the main registry has them
  * (`AggregatorRegistry` would drop some, e.g. `process_start_time_seconds`, which it never aggregates).
  */

@@ -11,7 +11,7 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Also the background thread that is gone (src/background/background-handle.ts). */
+/** Also the background thread that is gone (src/jobs/background-handle.ts). */
 const UNAVAILABLE_NAMES = new Set(['StoreUnavailableError', 'BackgroundThreadStopped']);
 
 export function isStoreUnavailable(error: unknown): boolean {

@@ -1,14 +1,14 @@
 /**
  * The service as `npm start` runs it on the embedded store, through the real composition root: the
  * request path on this thread, the store, conversion, the ledger and delivery on the background
- * thread (src/background/), the toggle and /metrics here.
+ * thread (src/jobs/), the toggle and /metrics here.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildService, type Service } from '../../src/composition-root.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/domain/ports.js';
 import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
@@ -48,9 +48,9 @@ describe('the embedded service, with its pipeline on the background thread', () 
 
   it('when both copies of occurrences arrive, then each is delivered once, and /metrics merges both threads without doubling process figures', async () => {
     const downstream = join(dataDir, 'downstream.jsonl');
-    service = await buildService(
+    service = await createServices(
       loadConfig({ DATA_DIR: dataDir, DOWNSTREAM_FILE: downstream, CODAT_LEGACY_SECRET: TEST_SECRET, CODAT_EVENTS_SECRET: TEST_SECRET }),
-      logger,
+      { logger },
     );
     service.start();
     const random = seededRandom(20261130);

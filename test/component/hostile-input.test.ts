@@ -15,15 +15,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { signPayload } from '../../src/auth/webhook-authenticator.js';
-import { buildService, type Service } from '../../src/composition-root.js';
+import { signPayload } from '../../src/webhooks/webhook-authenticator.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/domain/ports.js';
 import { DEFAULT_SERVER_TIMEOUTS, createHttpServer, type ServerTimeouts } from '../../src/http/http-server.js';
-import { MAX_JSON_DEPTH } from '../../src/ingest/webhook-receiver.js';
+import { MAX_JSON_DEPTH } from '../../src/webhooks/webhook-receiver.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { sampleText } from '../support/samples.js';
 import { TEST_SECRET } from '../support/signing.js';
@@ -34,8 +34,8 @@ import { buildTestService, type TestService, type TestServiceOptions } from '../
  * `company` (schema drift the current mapper does not know) is read as `referenceCompany`.
  */
 const mapping = vi.hoisted(() => ({ fixed: false }));
-vi.mock('../../src/events/event-webhook-mapper.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/events/event-webhook-mapper.js')>();
+vi.mock('../../src/formats/events/event-webhook-mapper.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/formats/events/event-webhook-mapper.js')>();
   const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const fix = (body: unknown): unknown => {
     if (!isRecord(body) || !isRecord(body.payload) || !Object.hasOwn(body.payload, 'company')) return body;
@@ -739,7 +739,7 @@ describe('forged, stale, future and replayed requests', () => {
     const signedToo = freshLegacyBody();
     expect((await post(h, LEGACY, signedToo, { ...sign(h, signedToo), authorization: LEGACY_AUTH })).status).toBe(202);
     const stored = (await h.inbox()).map((row) => JSON.parse(row.headers) as Record<string, string>);
-    // The request id is kept too, so the later stages log it (src/http/access-log.ts).
+    // The request id is kept too, so the later stages log it (src/app/access-log.ts).
     expect(stored[0]).toEqual({ 'content-type': 'application/json', 'x-codat-clientid': 'client-1', 'x-request-id': expect.any(String) });
     expect(Object.keys(stored[1]!).sort()).toEqual(['content-type', 'webhook-id', 'webhook-signature', 'webhook-timestamp', 'x-request-id']);
     for (const row of await h.inbox()) expect(row.headers).not.toMatch(/authorization|legacy-static|cookie|session/i);
@@ -762,7 +762,7 @@ describe('secure by default and the operational endpoints, through the real comp
     rmSync(dataDir, { recursive: true, force: true });
   });
   const start = async (env: Record<string, string>) => {
-    service = await buildService(loadConfig({ DATA_DIR: dataDir, ...env }), silentLogger);
+    service = await createServices(loadConfig({ DATA_DIR: dataDir, ...env }), { logger: silentLogger });
     return service;
   };
 

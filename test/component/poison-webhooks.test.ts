@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Conversion, DomainEventType } from '../../src/domain/domain-event.js';
-import { convertersByChannel } from '../../src/ingest/pipeline.js';
+import { eventsFormat } from '../../src/formats/events/events-format.js';
+import { legacyFormat } from '../../src/formats/legacy/legacy-format.js';
 import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
-import { MAX_SETTLE_FAILURES, type QuarantinedWebhook } from '../../src/store/cutover-store.js';
+import { MAX_SETTLE_FAILURES, type QuarantinedWebhook } from '../../src/cutover-store.js';
 import { loadSample } from '../support/samples.js';
 import { signedHeaders } from '../support/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
@@ -57,7 +58,7 @@ describe('poison webhooks among innocent ones, through the HTTP edge', () => {
 
   beforeEach(async () => {
     mappingFixed = false;
-    const real = convertersByChannel();
+    const real = { legacy: legacyFormat.convert, events: eventsFormat.convert };
     service = await buildTestService({
       adminToken: ADMIN,
       converters: {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildService, type Service } from '../../src/composition-root.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpSink } from '../../src/delivery/downstream-sink.js';
 import { createPinoLogger } from '../../src/observability/json-logger.js';
@@ -144,9 +144,9 @@ describe('a webhook followed through the logs by its request id', () => {
     const { logger, lines, raw } = capturedLogger('debug');
     dataDir = mkdtempSync(join(tmpdir(), 'cutover-trace-'));
     const file = join(dataDir, 'downstream.jsonl');
-    embedded = await buildService(
+    embedded = await createServices(
       loadConfig({ DATA_DIR: dataDir, DOWNSTREAM_FILE: file, CODAT_LEGACY_SECRET: TEST_SECRET, CODAT_EVENTS_SECRET: TEST_SECRET, LOG_LEVEL: 'debug' }),
-      logger,
+      { logger },
     );
     embedded.start();
     const headers = signedHeaders(BODY);

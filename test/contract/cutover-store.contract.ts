@@ -12,8 +12,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Channel, DomainEvent, DomainEventType, KeyStrength, WebhookSource } from '../../src/domain/domain-event.js';
 import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
 import { occurrenceIdFor } from '../../src/domain/ledger.js';
-import { convertersByChannel } from '../../src/ingest/pipeline.js';
-import { MAX_SETTLE_FAILURES, type CopyOutcome, type CutoverStore, type LedgerPolicy, type NewWebhook, type StoredWebhook } from '../../src/store/cutover-store.js';
+import { eventsFormat } from '../../src/formats/events/events-format.js';
+import { legacyFormat } from '../../src/formats/legacy/legacy-format.js';
+import { MAX_SETTLE_FAILURES, type CopyOutcome, type CutoverStore, type LedgerPolicy, type NewWebhook, type StoredWebhook } from '../../src/cutover-store.js';
 import {
   T0,
   buildConversion,
@@ -744,7 +745,7 @@ export function describeCutoverStoreContract(
     });
 
     describe('webhooks that cannot be settled as they are', () => {
-      const converters = convertersByChannel();
+      const converters = { legacy: legacyFormat.convert, events: eventsFormat.convert };
       const inboxIds = (webhooks: readonly StoredWebhook[]) => webhooks.map((w) => w.inboxId);
 
       it(`when one webhook of a batch fails to settle, then all the others settle and are delivered, and at its ${MAX_SETTLE_FAILURES}th failure it is quarantined with the reason, where a replay reaches it`, async () => {

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertEventWebhook } from '../../src/events/event-webhook-mapper.js';
-import { convertLegacyWebhook } from '../../src/legacy/legacy-webhook-mapper.js';
+import { convertEventWebhook } from '../../src/formats/events/event-webhook-mapper.js';
+import { convertLegacyWebhook } from '../../src/formats/legacy/legacy-webhook-mapper.js';
 import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
 import { TEST_SECRET, signedHeaders } from '../support/signing.js';

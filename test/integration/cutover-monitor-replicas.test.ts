@@ -9,10 +9,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import { createCutoverMonitor, type CutoverMonitor } from '../../src/report/cutover-monitor.js';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
+import { createCutoverMonitor, type CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
+import type { CutoverStore } from '../../src/cutover-store.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { FakeToggle, ManualClock } from '../support/fakes.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 

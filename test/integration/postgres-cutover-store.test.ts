@@ -5,8 +5,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
-import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/store/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
+import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackgroundThreadStopped, startBackgroundThread } from '../../src/background/background-handle.js';
+import { BackgroundThreadStopped, startBackgroundThread } from '../../src/jobs/background-handle.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildNewWebhook } from '../support/builders.js';
 import { sampleText } from '../support/samples.js';

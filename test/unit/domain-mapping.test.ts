@@ -8,8 +8,8 @@ import { pairingKeyOf, qualifiersOf } from '../../src/domain/correlation-key.js'
 import { qualifiersAgree } from '../../src/domain/ledger.js';
 import { describe, expect, it } from 'vitest';
 import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEvent, type DomainEventType } from '../../src/domain/domain-event.js';
-import { convertEventWebhook } from '../../src/events/event-webhook-mapper.js';
-import { convertLegacyWebhook } from '../../src/legacy/legacy-webhook-mapper.js';
+import { convertEventWebhook } from '../../src/formats/events/event-webhook-mapper.js';
+import { convertLegacyWebhook } from '../../src/formats/legacy/legacy-webhook-mapper.js';
 import { allSampleNames, loadSample } from '../support/samples.js';
 
 const events = (conversion: ReturnType<typeof convertLegacyWebhook>): readonly DomainEvent[] =>

@@ -1,13 +1,13 @@
 /**
  * The pages a browser gets must render under a strict Content-Security-Policy: no script, nothing from another
- * origin, no style attributes, and <style> elements whose hashes src/report/page-styles.ts gives out.
+ * origin, no style attributes, and <style> elements whose hashes src/readiness/page-styles.ts gives out.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { judgeReadiness, type TypeStats } from '../../src/domain/readiness.js';
-import { renderCutoverPage, type CutoverReport } from '../../src/report/cutover-page.js';
-import { renderLoginPage } from '../../src/report/login-page.js';
-import { pageStyleSources } from '../../src/report/page-styles.js';
+import { renderCutoverPage, type CutoverReport } from '../../src/readiness/cutover-page.js';
+import { renderLoginPage } from '../../src/readiness/login-page.js';
+import { pageStyleSources } from '../../src/readiness/page-styles.js';
 
 const stats = (type: TypeStats['type'], both: number, legacyOnly: number): TypeStats => ({
   type, both, legacyOnly, eventsOnly: 0, mismatches: {}, lagP50Seconds: 1, lagP99Seconds: 2,

@@ -10,8 +10,8 @@ import {
   signPayload,
   type EndpointCredentials,
   type RequestHeaders,
-} from '../../src/auth/webhook-authenticator.js';
-import { DEV_SECRET_FILE, resolveWebhookCredentials } from '../../src/auth/webhook-credentials.js';
+} from '../../src/webhooks/webhook-authenticator.js';
+import { DEV_SECRET_FILE, resolveWebhookCredentials } from '../../src/webhooks/webhook-credentials.js';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../support/fakes.js';
 import { SAMPLES_DIR } from '../support/samples.js';
@@ -295,7 +295,7 @@ describe('safeEqual (the constant-time comparison behind the Authorization and t
   });
 });
 
-describe('secure by default (src/auth/webhook-credentials.ts)', () => {
+describe('secure by default (src/webhooks/webhook-credentials.ts)', () => {
   let dataDir: string;
   beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'cutover-credentials-'));
