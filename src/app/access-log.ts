@@ -43,8 +43,11 @@ export function accessLog(logger: PinoLogger | undefined): RequestHandler {
     // The request's own lines (src/ingest/webhook-receiver.ts) carry the id through the port's child logger.
     quietReqLogger: true,
     customLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): LevelWithSilent {
+      const probe = PROBES.has(pathOf(req.url));
+      // A probe answering 503 is the readiness it reports (a database still starting), not a failure of the request.
+      if (probe && res.statusCode < 400) return 'debug';
+      if (probe) return 'warn';
       if (error || res.statusCode >= 500) return 'error';
-      if (PROBES.has(pathOf(req.url)) && res.statusCode < 400) return 'debug';
       return 'info';
     },
     customSuccessMessage: (req, res) => `${req.method ?? ''} ${pathOf(req.url)} ${res.statusCode}`,
@@ -57,6 +60,10 @@ export function accessLog(logger: PinoLogger | undefined): RequestHandler {
       },
       res(res: { statusCode?: number }) {
         return { statusCode: res.statusCode };
+      },
+      // pino-http makes an error of every 5xx; the status says it all, a stack of its own internals says nothing.
+      err(err: { type?: string; name?: string; message?: string }) {
+        return { type: err.type ?? err.name, message: err.message };
       },
     },
   });
