@@ -19,7 +19,7 @@ import { requestDeadline } from '../http/request-deadline.js';
 import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
 import { createOperatorRoutes } from './operator-routes.js';
 import { serveOpenApi } from './openapi.js';
-import { accessLog } from './access-log.js';
+import { accessLog } from '../http/access-log.js';
 import type { Logger as PinoLogger } from 'pino';
 
 export interface AppDeps {
@@ -29,7 +29,7 @@ export interface AppDeps {
   readonly toggle: ToggleReader;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Where the access log goes (src/app/access-log.ts); absent: none is written, request ids are still given. */
+  /** Where the access log goes (src/http/access-log.ts); absent: none is written, request ids are still given. */
   readonly accessLog?: PinoLogger | undefined;
   readonly clock: Clock;
   readonly bodyLimitBytes: number;

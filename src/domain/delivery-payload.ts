@@ -21,7 +21,7 @@ export interface RecordedCopy {
   readonly event: DomainEvent;
   readonly source: WebhookSource;
   readonly arrivedAt: number;
-  /** The request that brought this copy (src/app/access-log.ts): a rescued delivery logs it too. */
+  /** The request that brought this copy (src/http/access-log.ts): a rescued delivery logs it too. */
   readonly requestId?: string;
 }
 

@@ -33,7 +33,7 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
-/** The port, and the pino logger behind it for the access log (src/app/access-log.ts). */
+/** The port, and the pino logger behind it for the access log (src/http/access-log.ts). */
 export interface PinoBackedLogger extends Logger {
   readonly pino: PinoLogger;
 }

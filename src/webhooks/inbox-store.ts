@@ -33,7 +33,7 @@ export interface StoredWebhook {
   readonly dedupeKey: string;
   readonly receivedAt: number;
   readonly body: Buffer;
-  /** The id of the request that brought it (src/app/access-log.ts), when it was recorded. */
+  /** The id of the request that brought it (src/http/access-log.ts), when it was recorded. */
   readonly requestId?: string;
 }
 

@@ -22,9 +22,9 @@ import { deadlineOf } from '../http/request-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from './inbox-store.js';
 import type { InboxWriter } from './inbox-writer.js';
-import { REQUEST_ID_HEADER } from '../app/access-log.js';
+import { REQUEST_ID_HEADER } from '../http/access-log.js';
 
-/** The id src/app/access-log.ts gave the request (a fresh one when the route runs without it, in a unit test). */
+/** The id src/http/access-log.ts gave the request (a fresh one when the route runs without it, in a unit test). */
 function requestIdFor(req: { id?: unknown; headers: Record<string, unknown> }): string {
   return typeof req.id === 'string' ? req.id : String(req.id ?? req.headers[REQUEST_ID_HEADER] ?? 'none');
 }
