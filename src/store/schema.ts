@@ -80,6 +80,8 @@ export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
       created_at BIGINT NOT NULL,
       delivered_at BIGINT
     )`,
+    // The request that brought the delivered copy, so the delivery's log lines carry its id.
+    `ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS request_id TEXT`,
     `CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending'`,
     `CREATE INDEX IF NOT EXISTS deliveries_delivered ON deliveries (delivered_at) WHERE state = 'delivered'`,
     `CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (created_at) WHERE state = 'dead'`,
