@@ -93,7 +93,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, onFa
   const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
   const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
+    { sqlitePath, pipeline: spec, logLevel: config.LOG_LEVEL, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
       legacyConsumer: () => legacyConsumerOn(toggle.definition()),
