@@ -7,7 +7,7 @@ import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DomainEventType } from '../domain/domain-event.js';
-import type { DueDelivery, OutboxStore } from './outbox-store.js';
+import type { DueDelivery, FailedDelivery, OutboxStore } from './outbox-store.js';
 
 /**
  * The ledger's rescue of held occurrences, run on the delivery's beat (a rescue queues a delivery). A port,
@@ -47,29 +47,32 @@ export function createDeliveryWorker(deps: {
   const batchSize = deps.batchSize ?? 50;
   const leaseMs = deps.leaseMs ?? 120_000;
 
+  type Attempted = { readonly delivered: string } | { readonly failed: FailedDelivery; readonly report: () => void };
+
   /**
-   * Sends one delivery; failures are recorded at once, successes are returned to be marked together.
-   * A refusal the downstream will repeat (statusVerdict's `dead-letter`) is dead-lettered at once; a
+   * Sends one delivery; what became of it is recorded with the rest of its batch (`report` once a failure is
+   * stored). A refusal the downstream will repeat (statusVerdict's `dead-letter`) is dead-lettered at once; a
    * `Retry-After` sets the next attempt instead of the backoff.
    */
-  async function attempt({ occurrenceId, payload, attempts: previousAttempts, requestId }: DueDelivery): Promise<string | null> {
+  async function attempt({ occurrenceId, payload, attempts: previousAttempts, requestId }: DueDelivery): Promise<Attempted> {
     const log = logger.child({ occurrenceId, ...(requestId ? { requestId } : {}) });
     const attempts = previousAttempts + 1;
     try {
       const receipt = await sink.deliver(payload, occurrenceId);
       log.info('delivered', { attempts, ...(receipt ? { status: receipt.status } : {}) });
-      return occurrenceId;
+      return { delivered: occurrenceId };
     } catch (error) {
       const refused = error instanceof DownstreamRejected;
       const dead = attempts >= maxAttempts || (refused && error.verdict === 'dead-letter');
       const waitMs = refused && error.retryAfterMs !== null ? error.retryAfterMs : backoffMs(attempts);
       const text = errorText(error);
-      await store.markDeliveryFailed(occurrenceId, text, dead ? null : clock.now() + waitMs);
-      metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
-      const fields = { attempts, maxAttempts, ...(refused ? { status: error.status } : {}), error: text };
-      if (dead) log.error('delivery dead-lettered', fields);
-      else log.warn('delivery attempt failed; will retry', { ...fields, retryInMs: waitMs });
-      return null;
+      const report = () => {
+        metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
+        const fields = { attempts, maxAttempts, ...(refused ? { status: error.status } : {}), error: text };
+        if (dead) log.error('delivery dead-lettered', fields);
+        else log.warn('delivery attempt failed; will retry', { ...fields, retryInMs: waitMs });
+      };
+      return { failed: { occurrenceId, error: text, nextAttemptAt: dead ? null : clock.now() + waitMs }, report };
     }
   }
 
@@ -79,10 +82,15 @@ export function createDeliveryWorker(deps: {
     while (!signal?.aborted) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
-      const delivered = (await Promise.all(due.map((d) => attempt(d)))).filter((id): id is string => id !== null);
-      // One transaction for the batch: a sync per delivery would cap throughput on the embedded store.
+      const outcomes = await Promise.all(due.map((d) => attempt(d)));
+      const delivered = outcomes.flatMap((o) => ('delivered' in o ? [o.delivered] : []));
+      const failed = outcomes.flatMap((o) => ('failed' in o ? [o] : []));
+      // One transaction for the batch's successes and one for its failures: a sync per delivery would cap
+      // throughput on the embedded store, and a synchronous commit each would on PostgreSQL.
       await store.markDelivered(delivered, clock.now());
       metrics.deliveries.inc({ outcome: 'delivered' }, delivered.length);
+      await store.markDeliveriesFailed(failed.map((f) => f.failed));
+      for (const { report } of failed) report();
       attempted += due.length;
       await new Promise((resolve) => setImmediate(resolve));
     }

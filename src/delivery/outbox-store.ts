@@ -4,7 +4,7 @@
  */
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
 import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
-import { durabilityOf } from '../store/sql-driver.js';
+import { compareText, durabilityOf } from '../store/sql-driver.js';
 
 export interface DueDelivery {
   readonly occurrenceId: string;
@@ -21,12 +21,19 @@ export interface DeadLetter {
   readonly lastError: string | null;
 }
 
+/** A delivery the downstream refused or never answered; `nextAttemptAt` null: it is dead-lettered. */
+export interface FailedDelivery {
+  readonly occurrenceId: string;
+  readonly error: string;
+  readonly nextAttemptAt: number | null;
+}
+
 export interface OutboxStore {
   claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
   /** Marks deliveries accepted by the downstream, in one transaction. */
   markDelivered(occurrenceIds: readonly string[], now: number): Promise<void>;
-  /** `nextAttemptAt` null: the delivery is dead-lettered. */
-  markDeliveryFailed(occurrenceId: string, error: string, nextAttemptAt: number | null): Promise<void>;
+  /** Records failed attempts (retried later, or dead-lettered), in one transaction. */
+  markDeliveriesFailed(failures: readonly FailedDelivery[]): Promise<void>;
   listDeadLetters(limit: number): Promise<DeadLetter[]>;
   replayDeadLetters(now: number): Promise<number>;
 }
@@ -72,15 +79,21 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
       );
     },
 
-    async markDeliveryFailed(occurrenceId, error, nextAttemptAt) {
-      await redoable((tx) =>
-        tx.execute(
-          `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
-             state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
-           WHERE occurrence_id = $1`,
-          [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt],
-        ),
-      );
+    async markDeliveriesFailed(failures) {
+      if (failures.length === 0) return;
+      // One commit for a batch's failures, not one each (a downstream that is down fails them all), the
+      // rows in one order for every replica.
+      const byId = [...failures].sort((a, b) => compareText(a.occurrenceId, b.occurrenceId));
+      await redoable(async (tx) => {
+        for (const { occurrenceId, error, nextAttemptAt } of byId) {
+          await tx.execute(
+            `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
+               state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
+             WHERE occurrence_id = $1`,
+            [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt],
+          );
+        }
+      });
     },
 
     listDeadLetters(limit) {

@@ -149,7 +149,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     rescueDue: (now, limit) => call('rescueDue', now, limit),
     claimDueDeliveries: (now, limit, leaseMs) => call('claimDueDeliveries', now, limit, leaseMs),
     markDelivered: (occurrenceIds, now) => call('markDelivered', occurrenceIds, now),
-    markDeliveryFailed: (occurrenceId, error, nextAttemptAt) => call('markDeliveryFailed', occurrenceId, error, nextAttemptAt),
+    markDeliveriesFailed: (failures) => call('markDeliveriesFailed', failures),
     listDeadLetters: (limit) => call('listDeadLetters', limit),
     replayDeadLetters: (now) => call('replayDeadLetters', now),
     listQuarantine: (limit) => call('listQuarantine', limit),

@@ -12,6 +12,7 @@ import { enqueueDelivery } from '../delivery/outbox-store.js';
 import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
 import { compareText, durabilityOf } from '../store/sql-driver.js';
 import type { InboxState, StoredWebhook } from '../webhooks/inbox-store.js';
+import { writeFigureChanges, type FigureChanges } from '../readiness/readiness-store.js';
 import { settleEvent, type OccurrenceRow } from './occurrence-settle.js';
 import { classifySettleFailure } from './settle-failure.js';
 
@@ -71,16 +72,16 @@ export interface LedgerStore {
    */
   settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
   /**
-   * `settle` for a claimed batch, committed together where the database allows it (group commit). A webhook
-   * that fails never takes the others down with it (they settle in transactions of their own); when any
-   * failed and is still pending, `PartlySettled` says which.
+   * `settle` for a claimed batch, in one transaction (one commit). A webhook that fails never takes the others
+   * down with it (they are then settled in transactions of their own); when any failed and is still pending,
+   * `PartlySettled` says which.
    */
   settleBatch(items: readonly { readonly webhook: StoredWebhook; readonly conversion: Conversion }[], policy: LedgerPolicy): Promise<SettleResult[]>;
   /** Delivers held occurrences whose grace period is over and whose primary copy never came. */
   rescueDue(now: number, limit: number): Promise<CopyOutcome[]>;
 }
 
-/** Below the pool's 10 connections, which appends and delivery also need. */
+/** When a batch is settled webhook by webhook: below the pool's 10 connections, which appends and delivery also need. */
 const POSTGRES_SETTLE_CONCURRENCY = 4;
 
 export function createLedgerStore(driver: SqlDriver): LedgerStore {
@@ -91,30 +92,59 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
     await tx.execute('UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1', [inboxId, state, detail, Date.now()]);
   }
 
-  async function settleWebhook(tx: SqlExecutor, webhook: StoredWebhook, received: Conversion, policy: LedgerPolicy): Promise<SettleResult> {
+  type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
+  type Screened = { readonly webhook: StoredWebhook; readonly conversion: ReturnType<typeof screenConversion> };
+
+  /**
+   * Takes every lock settling `items` needs before writing anything, each kind in one order for all: every
+   * pairing key of the whole batch (sorted, one round trip), then the inbox rows (by id). Settles and
+   * replicas that share keys then queue on the first instead of each holding one the other waits for
+   * (deadlock); rows of webhooks without a key are ordered too. Returns each inbox row's state.
+   */
+  async function lockForSettle(tx: SqlExecutor, items: readonly Screened[]): Promise<Map<number, string>> {
+    await tx.lockKeys(items.flatMap(({ conversion }) => (conversion.kind === 'converted' ? conversion.events.map(pairingKeyOf) : [])));
+    const ids = [...new Set(items.map((item) => item.webhook.inboxId))].sort((a, b) => a - b);
+    const rows = await tx.query<{ id: number; state: string }>(
+      `SELECT id, state FROM inbox WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY id ${skipLocked ? 'FOR UPDATE' : ''}`,
+      ids,
+    );
+    return new Map(rows.map((row) => [Number(row.id), row.state]));
+  }
+
+  /** One webhook, its locks held; recounts of closed windows are left in `figures` for the caller to write last. */
+  async function settleLocked(tx: SqlExecutor, { webhook, conversion }: Screened, state: string | undefined, policy: LedgerPolicy, figures: FigureChanges): Promise<SettleResult> {
     // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
-    const [current] = await tx.query<{ state: string }>(`SELECT state FROM inbox WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [webhook.inboxId]);
-    if (!current || current.state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
-    // Here, for every caller and both databases alike: text either database would refuse or alter never reaches them.
-    const conversion = screenConversion(received);
+    if (state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
     if (conversion.kind !== 'converted') {
-      const state = conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined';
-      await settleInbox(tx, webhook.inboxId, state, conversion.reason);
-      return { state, detail: conversion.reason, copies: [] };
+      const settled = conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined';
+      await settleInbox(tx, webhook.inboxId, settled, conversion.reason);
+      return { state: settled, detail: conversion.reason, copies: [] };
     }
-    // Every key of the webhook, in one order for all: concurrent settles (and replicas) that share
-    // keys then queue on the first instead of each holding one the other waits for (deadlock).
-    for (const key of [...new Set(conversion.events.map(pairingKeyOf))].sort()) await tx.lockKey(key);
     const copies: CopyOutcome[] = [];
     for (const [index, event] of conversion.events.entries()) {
-      copies.push(await settleEvent(driver.dialect, tx, webhook, conversion.source, event, index, policy));
+      copies.push(await settleEvent(driver.dialect, tx, webhook, conversion.source, event, index, policy, figures));
     }
     const detail = conversion.contracted?.length ? 'contracted' : null;
     await settleInbox(tx, webhook.inboxId, 'processed', detail);
     return { state: 'processed', detail, copies };
   }
 
-  type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
+  /** Settles `items` in the transaction `tx`: one commit for all of them. */
+  async function settleInTransaction(tx: SqlExecutor, items: readonly Item[], policy: LedgerPolicy): Promise<SettleResult[]> {
+    // Here, for every caller and both databases alike: text either database would refuse or alter never reaches them.
+    const screened = items.map(({ webhook, conversion }): Screened => ({ webhook, conversion: screenConversion(conversion) }));
+    const states = await lockForSettle(tx, screened);
+    const figures: FigureChanges = new Map();
+    const results: SettleResult[] = [];
+    for (const item of screened) {
+      results.push(await settleLocked(tx, item, states.get(item.webhook.inboxId), policy, figures));
+      // The same webhook twice in one batch settles once.
+      states.delete(item.webhook.inboxId);
+    }
+    await writeFigureChanges(tx, figures);
+    return results;
+  }
+
   type Outcome = { readonly result: SettleResult } | { readonly failure: unknown };
 
   /**
@@ -141,7 +171,9 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
   /** One webhook in a transaction of its own: whatever happens to it, no other webhook's settle is undone. */
   async function settleAlone({ webhook, conversion }: Item, policy: LedgerPolicy): Promise<Outcome> {
     try {
-      return { result: await redoable((tx) => settleWebhook(tx, webhook, conversion, policy)) };
+      const [result] = await redoable((tx) => settleInTransaction(tx, [{ webhook, conversion }], policy));
+      if (!result) throw new Error('a settle of one webhook returned no result');
+      return { result };
     } catch (error) {
       try {
         const quarantined = await recordSettleFailure(webhook, error);
@@ -167,37 +199,29 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
     },
 
     async settleBatch(items, policy) {
-      // SQLite has one writer: one transaction (one sync) for the whole batch is group commit. Should it fail,
-      // nothing of it is kept, and each webhook is settled again in a transaction of its own: the one that
-      // failed is then found and counted, and the others commit without it.
-      if (driver.dialect === 'sqlite') {
-        try {
-          return await redoable(async (tx) => {
-            const results: SettleResult[] = [];
-            for (const { webhook, conversion } of items) results.push(await settleWebhook(tx, webhook, conversion, policy));
-            return results;
-          });
-        } catch {
-          const outcomes: Outcome[] = [];
-          for (const item of items) outcomes.push(await settleAlone(item, policy));
-          return resultsOf(outcomes);
-        }
+      if (items.length === 0) return [];
+      // One transaction, one commit for the whole batch: group commit on SQLite's one writer, and on PostgreSQL
+      // a synchronous commit per batch instead of one per webhook. Should it fail (a poison webhook, a deadlock
+      // PostgreSQL broke), nothing of it is kept, and each webhook is settled again in a transaction of its own:
+      // the one that failed is then found and counted, and the others commit without it.
+      try {
+        return await redoable((tx) => settleInTransaction(tx, items, policy));
+      } catch {
+        const outcomes = new Array<Outcome>(items.length);
+        let next = 0;
+        const settleNext = async (): Promise<void> => {
+          for (let i = next++; i < items.length; i = next++) {
+            const item = items[i];
+            // Every transaction has ended when this resolves; the failed webhook stays pending for the next
+            // claim (or is quarantined).
+            if (item) outcomes[i] = await settleAlone(item, policy);
+          }
+        };
+        // SQLite has one connection; PostgreSQL's pool is shared with appends and delivery.
+        const concurrency = driver.dialect === 'sqlite' ? 1 : POSTGRES_SETTLE_CONCURRENCY;
+        await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, settleNext));
+        return resultsOf(outcomes);
       }
-      // PostgreSQL: one transaction per webhook, so that replicas never hold advisory locks on many
-      // keys at once, several at a time: settling is bound by round trips, not by the database's
-      // CPU, and the per-key advisory lock already serialises the copies of one occurrence.
-      const outcomes = new Array<Outcome>(items.length);
-      let next = 0;
-      const settleNext = async (): Promise<void> => {
-        for (let i = next++; i < items.length; i = next++) {
-          const item = items[i];
-          // One failure (e.g. a deadlock PostgreSQL broke) does not stop the others: every transaction has ended
-          // when this resolves, and the failed webhook stays pending for the next claim (or is quarantined).
-          if (item) outcomes[i] = await settleAlone(item, policy);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(POSTGRES_SETTLE_CONCURRENCY, items.length) }, settleNext));
-      return resultsOf(outcomes);
     },
 
     rescueDue(now, limit) {

@@ -19,7 +19,7 @@ import {
   type PairingCandidate,
 } from '../domain/ledger.js';
 import { enqueueDelivery } from '../delivery/outbox-store.js';
-import { recountClosed, type ClosingRow } from '../readiness/readiness-store.js';
+import { recountClosed, type ClosingRow, type FigureChanges } from '../readiness/readiness-store.js';
 import type { SqlExecutor } from '../store/sql-driver.js';
 import type { StoredWebhook } from '../webhooks/inbox-store.js';
 import type { CopyOutcome, LedgerPolicy } from './ledger-store.js';
@@ -91,7 +91,10 @@ async function findOccurrence(dialect: Dialect, tx: SqlExecutor, event: DomainEv
   return { id, row: row ?? null };
 }
 
-export async function settleEvent(dialect: Dialect, tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy): Promise<CopyOutcome> {
+/** `figures`: where a late copy's recount of a closed window is noted, for the caller to write last (`writeFigureChanges`). */
+export async function settleEvent(
+  dialect: Dialect, tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy, figures: FigureChanges,
+): Promise<CopyOutcome> {
   const channel = webhook.channel;
   const arrivedAt = webhook.receivedAt;
   const placement = placementOf(event.occurredAt, arrivedAt);
@@ -158,7 +161,7 @@ export async function settleEvent(dialect: Dialect, tx: SqlExecutor, webhook: St
         id, type: row.type, first_seen_at: Number(row.first_seen_at), legacy_seen_at: row.legacy_seen_at, events_seen_at: row.events_seen_at,
         legacy_role: row.legacy_role, delivered_via: row.delivered_via, delivery_reason: row.delivery_reason, mismatched_fields: row.mismatched_fields,
       };
-      await recountClosed(tx, before, {
+      recountClosed(figures, before, {
         ...before,
         [seenColumn(channel)]: arrivedAt,
         ...(channel === 'legacy' ? { legacy_role: role } : {}),

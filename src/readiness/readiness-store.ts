@@ -65,21 +65,42 @@ function quantile(sorted: readonly number[], q: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? null;
 }
 
+/** Changes to `window_stats` counters made in one transaction, keyed by `type|hour|figure`. */
+export type FigureChanges = Map<string, { readonly type: string; readonly hour: number; readonly figure: string; n: number }>;
+
+function addFigure(changes: FigureChanges, type: string, hour: number, figure: string, n: number) {
+  const key = `${type}|${hour}|${figure}`;
+  const entry = changes.get(key) ?? { type, hour, figure, n: 0 };
+  entry.n += n;
+  changes.set(key, entry);
+}
+
 /**
  * A copy that completes an occurrence whose window already closed (a retry hours late) moves that
- * occurrence's figures rather than adding any: readiness counts each occurrence once.
+ * occurrence's figures rather than adding any: readiness counts each occurrence once. Only noted here:
+ * `writeFigureChanges` writes them when the transaction's other writes are done.
  */
-export async function recountClosed(tx: SqlExecutor, before: ClosingRow, after: ClosingRow) {
+export function recountClosed(changes: FigureChanges, before: ClosingRow, after: ClosingRow) {
   const hour = Math.floor(Number(before.first_seen_at) / HOUR_MS);
-  const delta = new Map<string, number>();
-  for (const figure of figuresOf(before)) delta.set(figure, (delta.get(figure) ?? 0) - 1);
-  for (const figure of figuresOf(after)) delta.set(figure, (delta.get(figure) ?? 0) + 1);
-  for (const [figure, n] of [...delta].sort(([a], [b]) => compareText(a, b))) {
+  for (const figure of figuresOf(before)) addFigure(changes, before.type, hour, figure, -1);
+  for (const figure of figuresOf(after)) addFigure(changes, before.type, hour, figure, 1);
+}
+
+/**
+ * The counters are shared by every replica and every pass: they are written last in a transaction, and in
+ * key order, so that two transactions never each hold a counter (or an occurrence) the other waits for. A
+ * settle that wrote a counter and then waited on an occurrence row the monitor holds while it waits on that
+ * counter would be a deadlock (a batch settles many occurrences); two passes taking counters in first-seen
+ * order would be another (reproduced: test/integration/cutover-monitor-replicas.test.ts).
+ */
+export async function writeFigureChanges(tx: SqlExecutor, changes: FigureChanges) {
+  const byKey = [...changes.values()].sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
+  for (const { type, hour, figure, n } of byKey) {
     if (n === 0) continue;
     await tx.execute(
       `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
        ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
-      [before.type, hour, figure, n],
+      [type, hour, figure, n],
     );
   }
 }
@@ -110,28 +131,14 @@ export function createReadinessStore(driver: SqlDriver): ReadinessStore {
         if (rows.length === 0) return [];
         const ids = rows.map((r) => r.id);
         await tx.execute(`UPDATE occurrences SET window_closed_at = $1 WHERE id IN (${ids.map((_, i) => `$${i + 2}`).join(', ')})`, [now, ...ids]);
-        // Counted once, here, under the same lock that marks the window closed.
-        const figures = new Map<string, { type: string; hour: number; figure: string; n: number }>();
+        // Counted once, here, under the same lock that marks the window closed. Each replica closes its own
+        // occurrences (SKIP LOCKED) but adds to shared counters: in key order, as every writer of them does.
+        const figures: FigureChanges = new Map();
         for (const row of rows) {
           const hour = Math.floor(Number(row.first_seen_at) / HOUR_MS);
-          for (const figure of figuresOf(row)) {
-            const key = `${row.type}|${hour}|${figure}`;
-            const entry = figures.get(key) ?? { type: row.type, hour, figure, n: 0 };
-            entry.n += 1;
-            figures.set(key, entry);
-          }
+          for (const figure of figuresOf(row)) addFigure(figures, row.type, hour, figure, 1);
         }
-        // In key order, the order every replica uses: each closes its own occurrences (SKIP LOCKED) but adds
-        // to shared counters, and two passes taking them in first-seen order could each hold one the other
-        // needs (reproduced: test/integration/cutover-monitor-replicas.test.ts); in one order, one waits.
-        const byKey = [...figures.values()].sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
-        for (const { type, hour, figure, n } of byKey) {
-          await tx.execute(
-            `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
-            [type, hour, figure, n],
-          );
-        }
+        await writeFigureChanges(tx, figures);
         return rows.map((r): ClosedOccurrence => ({ type: r.type as DomainEventType, seen: seenOf(r) }));
       });
     },

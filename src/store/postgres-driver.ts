@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
+import { compareText, type Row, type SqlDriver, type SqlExecutor, type TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 // BIGINT columns hold epoch milliseconds: read them as numbers, not strings.
@@ -87,6 +87,16 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
         },
         async lockKey(key) {
           await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+        },
+        async lockKeys(keys) {
+          if (keys.length === 0) return;
+          // Sorted here, not by ORDER BY on the text (the database's collation is not code-unit order); the
+          // ordinality keeps the array's order, and a volatile function in the output is evaluated after the sort.
+          const sorted = [...new Set(keys)].sort(compareText);
+          await run(
+            'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i',
+            [sorted],
+          );
         },
       };
       try {

@@ -15,6 +15,11 @@ export interface SqlExecutor {
    * transactions are already serial: a no-op there.
    */
   lockKey(key: string): Promise<void>;
+  /**
+   * `lockKey` for many keys in one round trip, taken in code-unit order (`compareText`), the order every
+   * settle takes its keys in: transactions that share some keys then queue on the first instead of deadlocking.
+   */
+  lockKeys(keys: readonly string[]): Promise<void>;
 }
 
 export interface TransactionOptions {

@@ -81,6 +81,7 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
       return prepare(sql).run(bind(params)).changes;
     },
     async lockKey() {},
+    async lockKeys() {},
   };
 
   const driver: SqlDriver = {

@@ -966,7 +966,7 @@ export function describeCutoverStoreContract(
       it('when a delivery fails with a next attempt time, then it is due again at that time and not before', async () => {
         const ids = await deliverThree();
         expect(idsOf(await store.claimDueDeliveries(T0 + 10, 1, LEASE_MS))).toEqual([ids[0]]);
-        await store.markDeliveryFailed(ids[0]!, 'HTTP 503 Service Unavailable', T0 + 5_000);
+        await store.markDeliveriesFailed([{ occurrenceId: ids[0]!, error: 'HTTP 503 Service Unavailable', nextAttemptAt: T0 + 5_000 }]);
 
         expect(idsOf(await store.claimDueDeliveries(T0 + 4_999, 10, LEASE_MS))).toEqual(ids.slice(1));
         const retried = await store.claimDueDeliveries(T0 + 5_000, 10, LEASE_MS);
@@ -977,7 +977,7 @@ export function describeCutoverStoreContract(
       it('when a delivery fails with no next attempt, then it is dead-lettered: listed, counted and never due', async () => {
         const ids = await deliverThree();
         await store.claimDueDeliveries(T0 + 10, 1, LEASE_MS);
-        await store.markDeliveryFailed(ids[0]!, 'HTTP 400 Bad Request', null);
+        await store.markDeliveriesFailed([{ occurrenceId: ids[0]!, error: 'HTTP 400 Bad Request', nextAttemptAt: null }]);
 
         expect(await store.listDeadLetters(10)).toEqual([
           { occurrenceId: ids[0], attempts: 1, lastError: 'HTTP 400 Bad Request' },
@@ -988,8 +988,10 @@ export function describeCutoverStoreContract(
 
       it('when dead letters are replayed, then they are due again and no longer listed', async () => {
         const ids = await deliverThree();
-        await store.markDeliveryFailed(ids[0]!, 'HTTP 400', null);
-        await store.markDeliveryFailed(ids[1]!, 'HTTP 422', null);
+        await store.markDeliveriesFailed([
+          { occurrenceId: ids[0]!, error: 'HTTP 400', nextAttemptAt: null },
+          { occurrenceId: ids[1]!, error: 'HTTP 422', nextAttemptAt: null },
+        ]);
 
         expect(await store.replayDeadLetters(T0 + 100)).toBe(2);
         expect(await store.listDeadLetters(10)).toEqual([]);
@@ -1010,7 +1012,7 @@ export function describeCutoverStoreContract(
         await store.markDelivered([a.occurrenceId], old + 1_000);
         const b = await copyOf(eventB, 'legacy', old + 1, legacyPrimary);
         const d = await copyOf(eventD, 'legacy', old + 2, legacyPrimary);
-        await store.markDeliveryFailed(d.occurrenceId, 'HTTP 400', null);
+        await store.markDeliveriesFailed([{ occurrenceId: d.occurrenceId, error: 'HTTP 400', nextAttemptAt: null }]);
         await copyOf(eventH, 'events', old + 3, legacyPrimary);
         const quarantined = await receive({ receivedAt: old + 4 });
         await store.settle(quarantined, buildInvalid('legacy'), legacyPrimary);
@@ -1049,7 +1051,7 @@ export function describeCutoverStoreContract(
           const event = bothChannelsEvent(strength);
           const first = await copyOf(event, 'legacy', Date.now() - 10 * DAY_MS, legacyPrimary);
           // A dead letter keeps its occurrence past retention.
-          await store.markDeliveryFailed(first.occurrenceId, 'HTTP 400', null);
+          await store.markDeliveriesFailed([{ occurrenceId: first.occurrenceId, error: 'HTTP 400', nextAttemptAt: null }]);
           await sleep(5);
           await store.purge(Date.now());
 
@@ -1080,7 +1082,7 @@ export function describeCutoverStoreContract(
         const dead = await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
         await copyOf(buildDomainEvent(), 'legacy', T0, legacyPrimary);
         await store.markDelivered([delivered.occurrenceId], T0 + 1);
-        await store.markDeliveryFailed(dead.occurrenceId, 'HTTP 400', null);
+        await store.markDeliveriesFailed([{ occurrenceId: dead.occurrenceId, error: 'HTTP 400', nextAttemptAt: null }]);
 
         expect(await store.counts()).toEqual({ inboxPending: 2, deliveriesPending: 1, deadLetters: 1, quarantined: 3, held: 1 });
       });
@@ -1100,7 +1102,7 @@ export function describeCutoverStoreContract(
     describe('operator queries', () => {
       async function deadLetter(type: DomainEventType = 'write.succeeded'): Promise<string> {
         const copy = await copyOf(buildDomainEvent({ type }), 'legacy', T0, legacyPrimary);
-        await store.markDeliveryFailed(copy.occurrenceId, 'TypeError: fetch failed — caused by: Error: connect ECONNREFUSED', null);
+        await store.markDeliveriesFailed([{ occurrenceId: copy.occurrenceId, error: 'TypeError: fetch failed — caused by: Error: connect ECONNREFUSED', nextAttemptAt: null }]);
         return copy.occurrenceId;
       }
 

@@ -183,6 +183,147 @@ describe('PostgreSQL: replicas sharing one database', () => {
   });
 });
 
+/**
+ * Transactions committed in the test database so far, less this reader's own. A backend reports its counts to
+ * PostgreSQL's statistics when it exits, so this first waits until every other client connection has closed;
+ * the reader's own transactions (one per query) are reported when it exits, after its reading: `since` takes
+ * them off.
+ */
+async function committedTransactions(): Promise<{ readonly committed: number; readonly reading: number }> {
+  if (!database) throw new Error('test database not created');
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  let reading = 0;
+  const query = async (sql: string) => {
+    reading += 1;
+    return (await client.query<{ n: number }>(sql)).rows[0]?.n ?? Number.NaN;
+  };
+  try {
+    for (let wait = 0; wait < 250; wait += 1) {
+      const others = await query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      );
+      if (others === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const committed = await query('SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()');
+    return { committed, reading };
+  } finally {
+    await client.end();
+  }
+}
+
+/** What was committed between two readings, less the first reader's own transactions. */
+async function committedSince(before: { readonly committed: number; readonly reading: number }): Promise<number> {
+  return (await committedTransactions()).committed - before.committed - before.reading;
+}
+
+describe('PostgreSQL: settling claimed batches', () => {
+  const GRACE_MS = 60_000;
+  const WINDOW_MS = 300_000;
+
+  /** `count` windowed occurrences, and a legacy and a new copy of each appended to the inbox (by a store since closed). */
+  async function appendCrossingCopies(count: number) {
+    const { store, cleanup } = await freshStore(10);
+    try {
+      const events = Array.from({ length: count }, (_, i) =>
+        buildDomainEvent({
+          type: 'connection.connected',
+          keyStrength: 'windowed',
+          correlationKey: `company-${i}|connection-${i}|Linked`,
+          companyId: `company-${i}`,
+          connectionId: `connection-${i}`,
+          occurredAt: null,
+          data: { status: 'Linked' },
+        }),
+      );
+      const webhooks = [
+        ...events.map((_, i) => buildNewWebhook({ channel: 'legacy', receivedAt: T0 + i })),
+        ...events.map((_, i) => buildNewWebhook({ channel: 'events', receivedAt: T0 + i + 250 })),
+      ];
+      const stored = (await store.append(webhooks)).map((result, i) => {
+        if (result.status !== 'stored') throw new Error(`webhook ${i} not stored`);
+        return toStored(webhooks[i]!, result.inboxId);
+      });
+      return {
+        legacy: stored.slice(0, count).map((webhook, i) => ({ webhook, conversion: buildConversion([events[i]!], 'legacy') })),
+        events: stored.slice(count).map((webhook, i) => ({ webhook, conversion: buildConversion([events[i]!], 'events') })),
+      };
+    } finally {
+      await cleanup();
+    }
+  }
+
+  const batchesOf = <T>(items: readonly T[], size: number): T[][] =>
+    Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+  it('when a claimed batch of 50 webhooks is settled, then PostgreSQL commits a few transactions, not one per webhook', async () => {
+    const { legacy } = await appendCrossingCopies(50);
+    const before = await committedTransactions();
+    const replica = openReplica(10);
+    try {
+      const results = await replica.store.settleBatch(legacy, policy('legacy', GRACE_MS, WINDOW_MS));
+      expect(results.flatMap((r) => r.copies.map((c) => c.action))).toEqual(Array(50).fill('deliver'));
+    } finally {
+      await replica.store.close();
+    }
+    // The batch's one commit; each new connection's start-up and the second reader's first query commit one more.
+    expect(await committedSince(before)).toBeLessThanOrEqual(6);
+  });
+
+  it('when two replicas that disagree about the primary settle crossing batches of the two copies of 400 occurrences concurrently, then each occurrence is delivered exactly once, and no batch fell back to a transaction per webhook', async () => {
+    const OCCURRENCES = 400;
+    const BATCH = 50;
+    const { legacy, events } = await appendCrossingCopies(OCCURRENCES);
+    const before = await committedTransactions();
+    const first = openReplica(10).store;
+    const second = openReplica(10).store;
+    let results;
+    try {
+      // One replica walks the occurrences up, the other down, a batch at a time on each of two settlers: their
+      // batches share keys in opposite orders, which taken one webhook at a time inside a batch is a deadlock.
+      const settle = (store: CutoverStore, batches: (typeof legacy)[], primary: 'legacy' | 'events') => {
+        const ledgerPolicy = policy(primary, GRACE_MS, WINDOW_MS);
+        const queue = [...batches];
+        const settler = async () => {
+          const settled = [];
+          for (let batch = queue.shift(); batch; batch = queue.shift()) settled.push(...(await store.settleBatch(batch, ledgerPolicy)));
+          return settled;
+        };
+        return Promise.all([settler(), settler()]).then((r) => r.flat());
+      };
+      results = (await Promise.all([
+        settle(first, batchesOf(legacy, BATCH), 'legacy'),
+        settle(second, batchesOf([...events].reverse(), BATCH), 'events'),
+      ])).flat();
+    } finally {
+      await second.close();
+      await first.close();
+    }
+    const commits = await committedSince(before);
+
+    const copies = results.flatMap((r) => r.copies);
+    expect(copies).toHaveLength(2 * OCCURRENCES);
+    expect(copies.filter((c) => c.action === 'deliver')).toHaveLength(OCCURRENCES);
+    expect(copies.filter((c) => c.action === 'match')).toHaveLength(OCCURRENCES);
+    expect(new Set(copies.map((c) => c.occurrenceId)).size).toBe(OCCURRENCES);
+    // One commit per batch (16), and one per new connection and reader's query: a batch that deadlocked, and was
+    // settled again webhook by webhook, would have added its 50.
+    expect(commits).toBeLessThanOrEqual(2 * (OCCURRENCES / BATCH) + 10);
+
+    const check = openReplica(10).store;
+    try {
+      const due = await check.claimDueDeliveries(T0 + 24 * 60 * 60 * 1000, 10 * OCCURRENCES, 30_000);
+      expect(due).toHaveLength(OCCURRENCES);
+      expect(new Set(due.map((d) => (JSON.parse(d.payload) as { connectionId: string }).connectionId)).size).toBe(OCCURRENCES);
+      expect(await check.counts()).toEqual({ inboxPending: 0, deliveriesPending: OCCURRENCES, deadLetters: 0, quarantined: 0, held: 0 });
+    } finally {
+      await check.close();
+    }
+  });
+});
+
 describe('PostgreSQL: the schema', () => {
   it('when several replicas start at once on an empty database, then every one of them migrates (none fails on the other\'s tables)', async () => {
     // Replicas of a new deployment start together. Two concurrent CREATE TABLE IF NOT EXISTS of the same table
