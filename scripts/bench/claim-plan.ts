@@ -1,15 +1,25 @@
 /**
  * The claim's cost against the inbox backlog, with and without naming the partial index (docs/performance.md,
- * "the claim plan"): an in-memory SQLite database with the service's schema, N pending rows of 1.2 KB, 50 claims
+ * "the claim plan"): a throwaway SQLite database with the service's schema, N pending rows of 1.2 KB, 50 claims
  * per size. Prints figures; asserts nothing.
  *
  *   npx tsx scripts/bench/claim-plan.ts
  */
 import Database from 'better-sqlite3';
-import { schemaStatements } from '../../src/store/schema.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrateSchema } from '../../src/store/migrate.js';
+import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 
-const db = new Database(':memory:');
-for (const statement of schemaStatements('sqlite')) db.exec(statement);
+const dir = mkdtempSync(join(tmpdir(), 'claim-plan-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const path = join(dir, 'cutover.db');
+const driver = createSqliteDriver(path);
+await migrateSchema(driver);
+await driver.close();
+const db = new Database(path);
+db.pragma('synchronous = OFF');
 const insert = db.prepare(`INSERT INTO inbox (channel, endpoint, dedupe_key, received_at, headers, body, state) VALUES ('events', 'events', ?, ?, '{}', ?, ?)`);
 const body = Buffer.alloc(1200, 97);
 const fill = db.transaction((from: number, count: number, state: string) => {

@@ -14,7 +14,7 @@ import { createTestDatabase } from '../../test/integration/support/postgres.js';
 import { buildNewWebhook } from '../../test/support/builders.js';
 import { f0, f1, median } from './figures.js';
 
-/** The schema before a62503a: today's tables, the (state, …) indexes instead of the partial ones, no version. */
+/** The schema before a62503a: today's tables, the (state, …) indexes instead of the partial ones, no step recorded. */
 const TO_THE_OLDER_SHAPE = [
   'DROP INDEX inbox_processed',
   'DROP INDEX inbox_quarantined',
@@ -22,7 +22,8 @@ const TO_THE_OLDER_SHAPE = [
   'DROP INDEX deliveries_dead',
   'CREATE INDEX inbox_state ON inbox (state, received_at)',
   'CREATE INDEX deliveries_state ON deliveries (state, created_at)',
-  'DROP TABLE cutover_schema_version',
+  'DROP TABLE kysely_migration',
+  'DROP TABLE kysely_migration_lock',
 ];
 
 const rows = Number(process.argv[2] ?? 1_000_000);
