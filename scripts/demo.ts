@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretFor, sendWebhook } from '../src/cli/webhook-sender.js';
-import { buildService } from '../src/services.js';
+import { createServices } from '../src/services.js';
 import { loadConfig } from '../src/config.js';
 import type { Logger } from '../src/domain/ports.js';
 import { createShiftableClock } from '../src/domain/shiftable-clock.js';
@@ -50,7 +50,7 @@ const config = loadConfig({
   READINESS_OBSERVATION_HOURS: '1',
   LOG_LEVEL: 'warn',
 });
-const service = await buildService(config, logger, clock);
+const service = await createServices(config, { logger, clock });
 const server = createHttpServer(service.app).listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

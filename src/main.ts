@@ -2,7 +2,7 @@
  * The process entry: the only file that touches `process` (environment, signals, exit code).
  */
 import { ConfigError, loadConfig } from './config.js';
-import { buildService } from './services.js';
+import { createServices } from './services.js';
 import { createHttpServer } from './http/http-server.js';
 import { createJsonLogger } from './observability/json-logger.js';
 import { StartupError } from './writable-directory.js';
@@ -19,12 +19,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createJsonLogger(config.LOG_LEVEL);
-  const service = await buildService(config, logger, undefined, {
+  const service = await createServices(config, { logger, hooks: {
     // Requests already get 503 store_unavailable; a supervisor restarts a process that exits, not one that limps.
     onFatal: () => process.exit(1),
     // Listen while the store is prepared (a database still starting): /readyz says what start-up waits for.
     awaitStore: false,
-  });
+  } });
   for (const warning of service.description.warnings as string[]) logger.warn(warning);
 
   // Slow or stalled clients are cut off (src/http/http-server.ts has the limits).

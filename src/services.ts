@@ -2,37 +2,62 @@
  * The one place that builds the service: adapters chosen from the configuration, wired into the
  * domain and the app. Tests build their own variants with fakes through `createApp`.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Express } from 'express';
 import type { Config } from './config.js';
 import { createWebhookAuthenticator } from './webhooks/webhook-authenticator.js';
 import { resolveWebhookCredentials } from './webhooks/webhook-credentials.js';
 import type { Channel } from './domain/domain-event.js';
-import { legacyConsumerOn, systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
-import { isShiftable } from './domain/shiftable-clock.js';
+import { systemClock, type Clock, type Logger, type ToggleReader } from './domain/ports.js';
 import { createUnleashToggleReader } from './flags/unleash-toggle-reader.js';
 import { createApp } from './app/app.js';
+import type { DownstreamSink } from './delivery/downstream-sink.js';
+import type { Converter } from './formats/webhook-format.js';
+import type { EndpointCredentials } from './webhooks/webhook-authenticator.js';
+import { createScheduler } from './jobs/scheduler.js';
+import { createJsonLogger } from './observability/json-logger.js';
+import type { CutoverMonitor } from './readiness/cutover-monitor.js';
 import { FORMATS } from './formats/index.js';
 import { createInboxWriter } from './webhooks/inbox-writer.js';
-import { createPipeline, type PipelineSpec } from './jobs/pipeline.js';
-import { primaryChannelsFromToggle } from './ledger/webhook-processor.js';
-import { createMetrics, exportWithThreadMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
+import { placePipeline } from './jobs/pipeline-placement.js';
+import { createMetrics, initialiseKnownSeries, type Metrics } from './observability/metrics.js';
 import { createCutoverMonitor } from './readiness/cutover-monitor.js';
-import type { CutoverStore } from './store/cutover-store.js';
-import { createPostgresDriver } from './store/postgres-driver.js';
-import { createSqlCutoverStore } from './store/sql-cutover-store.js';
+import type { CutoverStore } from './cutover-store.js';
 import { gateUntilReady, startStoreStartup } from './store/store-startup.js';
-import { startBackgroundThread } from './jobs/background-handle.js';
 import { ensureWritableDirectory } from './writable-directory.js';
 
 export interface Service {
   readonly app: Express;
   readonly store: CutoverStore;
-  /** Starts the background loops (processing, delivery, retention). */
+  readonly metrics: Metrics;
+  readonly monitor: CutoverMonitor;
+  /**
+   * One pass of each periodic job, now, in the scheduler's order (settle, deliver, readiness): what a test or an
+   * operator's tool uses to see each step, without waiting for the beat.
+   */
+  readonly jobs: { settle(): Promise<number>; deliver(): Promise<number>; observe(): Promise<void> };
+  /** Starts the periodic jobs (src/jobs/scheduler.ts) once the store is ready. */
   start(): void;
-  /** Stops the loops, finishes in-flight work and closes the store and the flag client. */
+  /** Stops the jobs, finishes in-flight work and closes the store and the flag client. */
   stop(): Promise<void>;
   readonly description: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The seams a test (or the bench) may replace; everything else is what `npm start` builds. Given a `store`, the
+ * pipeline runs on this thread over it, as it does on PostgreSQL.
+ */
+export interface ServiceOverrides {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly hooks?: ServiceHooks;
+  readonly toggle?: ToggleReader & { close(): Promise<void> };
+  readonly store?: CutoverStore;
+  readonly sink?: DownstreamSink;
+  readonly converters?: Readonly<Partial<Record<Channel, Converter>>>;
+  readonly credentials?: Partial<Record<Channel, EndpointCredentials>>;
+  /** How long a readiness verdict is reused (default 5 s). */
+  readonly readinessCacheMs?: number;
 }
 
 /** What the process should hear about: a failure the service cannot recover from by itself. */
@@ -43,91 +68,10 @@ export interface ServiceHooks {
    */
   onFatal?(error: Error): void;
   /**
-   * false: `buildService` returns before the store is ready (src/main.ts, which serves /readyz and answers
+   * false: `createServices` returns before the store is ready (src/main.ts, which serves /readyz and answers
    * webhooks 503 meanwhile); the store is prepared with retries and `start()` waits for it. Default true.
    */
   readonly awaitStore?: boolean;
-}
-
-/**
- * The work that follows a stored webhook (src/jobs/pipeline.ts) and the store it runs on.
- * Embedded: both on a background thread (src/jobs/), because the SQLite driver is
- * synchronous. PostgreSQL: on this thread; its driver never blocks.
- */
-interface PipelineOnItsStore {
-  readonly store: CutoverStore;
-  readonly description: { readonly store: string; readonly downstream: string };
-  /** A webhook was stored or put back in the queue: process soon. */
-  wake(): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Everything Prometheus reads from /metrics, the pipeline's counters included. */
-  exportMetrics(): Promise<string>;
-}
-
-interface PipelineContext {
-  readonly config: Config;
-  readonly metrics: Metrics;
-  readonly toggle: ToggleReader;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly hooks: ServiceHooks;
-}
-
-function pipelineSpec(config: Config): PipelineSpec {
-  return {
-    graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
-    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
-    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
-    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
-    deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
-    downstream: config.DOWNSTREAM_URL
-      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
-      : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
-  };
-}
-
-function inProcessPipeline({ config, metrics, toggle, logger, clock }: PipelineContext, databaseUrl: string): PipelineOnItsStore {
-  const store = createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
-    connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-  }));
-  const pipeline = createPipeline({ store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock });
-  return {
-    store,
-    description: { store: 'postgresql', downstream: pipeline.downstream },
-    wake: () => pipeline.wake(),
-    start: async () => pipeline.start(),
-    stop: () => pipeline.stop(),
-    exportMetrics: () => metrics.registry.metrics(),
-  };
-}
-
-function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, hooks }: PipelineContext): PipelineOnItsStore {
-  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
-  const spec = pipelineSpec(config);
-  const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
-    {
-      primaryChannels: primaryChannelsFromToggle(toggle, metrics),
-      legacyConsumer: () => legacyConsumerOn(toggle.definition()),
-      logger,
-      onFatal(error) {
-        logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });
-        hooks.onFatal?.(error);
-      },
-    },
-  );
-  return {
-    store: thread.store,
-    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}` },
-    // The thread wakes its processor itself when it stores or replays.
-    wake: () => undefined,
-    start: () => thread.startPipeline(),
-    stop: () => thread.stopPipeline(),
-    exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
-  };
 }
 
 /** Before anything is opened: a folder the configuration writes to and cannot is one clear line, not a later crash. */
@@ -142,11 +86,15 @@ function checkWritableFolders(config: Config): void {
   }
 }
 
-export async function buildService(config: Config, logger: Logger, clock: Clock = systemClock, hooks: ServiceHooks = {}): Promise<Service> {
+/** The one composition root: `npm start`, the tests, the demo and the bench all build the service here. */
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Service> {
+  const logger = overrides.logger ?? createJsonLogger(config.LOG_LEVEL);
+  const clock = overrides.clock ?? systemClock;
+  const hooks = overrides.hooks ?? {};
   checkWritableFolders(config);
   const metrics = createMetrics();
   initialiseKnownSeries(metrics);
-  const toggle = await createUnleashToggleReader({
+  const toggle = overrides.toggle ?? await createUnleashToggleReader({
     url: config.UNLEASH_URL,
     apiToken: config.UNLEASH_API_TOKEN,
     appName: config.UNLEASH_APP_NAME,
@@ -156,14 +104,16 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     startTimeoutMs: config.UNLEASH_START_TIMEOUT_MS,
     logger,
   });
-  const context = { config, metrics, toggle, logger, clock, hooks };
-  const pipeline = config.DATABASE_URL ? inProcessPipeline(context, config.DATABASE_URL) : backgroundThreadPipeline(context);
+  const pipeline = placePipeline(
+    { config, metrics, toggle, logger, clock, onFatal: (error) => hooks.onFatal?.(error), sink: overrides.sink, converters: overrides.converters },
+    overrides.store,
+  );
   const { store } = pipeline;
   const startup = startStoreStartup({
     async prepare() {
       await store.migrate();
       // The embedded store belongs to this one process: leases left by a crashed predecessor are void.
-      if (!config.DATABASE_URL) await store.releaseLeases();
+      if (!config.DATABASE_URL && !overrides.store) await store.releaseLeases();
     },
     logger,
     timeoutMs: config.STORE_START_TIMEOUT_SECONDS * 1000,
@@ -177,7 +127,8 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
   // What answers requests fails promptly until the store is ready; the pipeline starts only then.
   const requestStore = gateUntilReady(store, startup);
 
-  const credentials = resolveWebhookCredentials(config);
+  const resolved = resolveWebhookCredentials(config);
+  const credentials = { ...resolved, ...overrides.credentials };
   const formats = FORMATS;
   const authenticatorFor = (channel: Channel) =>
     createWebhookAuthenticator({ credentials: credentials[channel], toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, clock });
@@ -190,6 +141,7 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       minOccurrences: config.READINESS_MIN_OCCURRENCES,
       observationHours: config.READINESS_OBSERVATION_HOURS,
     },
+    ...(overrides.readinessCacheMs === undefined ? {} : { cacheMs: overrides.readinessCacheMs }),
   });
 
   const app = createApp({
@@ -208,11 +160,19 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
     storeStartup: () => startup.status(),
   });
 
-  let retention: NodeJS.Timeout | undefined;
   const retentionMs = config.RETENTION_DAYS * 24 * 3600 * 1000;
+  // The service thread's jobs; the pipeline's (settle, deliver) run where the store lives (src/jobs/pipeline.ts).
+  const scheduler = createScheduler(logger);
   return {
     app,
     store,
+    metrics,
+    monitor,
+    jobs: {
+      settle: () => pipeline.run('settle'),
+      deliver: () => pipeline.run('deliver'),
+      observe: () => monitor.tick(),
+    },
     description: {
       store: pipeline.description.store,
       downstream: pipeline.description.downstream,
@@ -223,19 +183,15 @@ export async function buildService(config: Config, logger: Logger, clock: Clock 
       startup.ready.then(() => {
         if (stopping) return;
         pipeline.start().catch((error: unknown) => logger.error('the pipeline did not start', { error: String(error) }));
-        monitor.start(5000);
-        retention = setInterval(() => {
-          store.purge(clock.now() - retentionMs).catch((error: unknown) => logger.warn('retention purge failed', { error: String(error) }));
-        }, 3600_000);
-        retention.unref();
+        scheduler.schedule('observe readiness', () => monitor.tick(), 5000);
+        scheduler.schedule('retention', () => store.purge(clock.now() - retentionMs), 3600_000);
       }, () => undefined);
     },
     async stop() {
       stopping = true;
       startup.cancel();
-      clearInterval(retention);
+      await scheduler.stop();
       await pipeline.stop().catch((error: unknown) => logger.warn('the pipeline did not stop cleanly', { error: String(error) }));
-      await monitor.stop();
       await toggle.close();
       await store.close();
     },

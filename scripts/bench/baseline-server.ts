@@ -1,25 +1,30 @@
 /**
  * The baselines the service is compared with, each in its own process (its own event loop):
  *
- *   express: a bare Express 5 app, `express.json()` and `202 {"status":"accepted"}` on both webhook
- *            paths: the floor cost of "an Express app that takes JSON webhooks".
+ *   express: a bare Express 5 app, `express.json()` and `202 {"status":"accepted"}` on both webhook paths:
+ *            the limit of a Node HTTP process that takes JSON webhooks and stores nothing.
+ *   naive:   the same plus one PostgreSQL `INSERT … ON CONFLICT DO NOTHING` per request before the 202 (on
+ *            $DATABASE_URL): the durable consumer a team writes in an afternoon, with no signature check,
+ *            no conversion and no delivery.
  *   http:    raw node:http: read the body, JSON.parse it, answer 202: the floor of Node itself.
  *
- *   PORT=3100 node --import tsx scripts/bench/baseline-server.ts express
+ *   PORT=3100 node node_modules/.cache/codat-cutover-bench/baseline-server.js naive
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express from 'express';
+import pg from 'pg';
 
 const kind = process.argv[2] ?? 'express';
 const port = Number(process.env.PORT ?? 3100);
 const host = process.env.HOST ?? '127.0.0.1';
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
+const PATHS = ['/webhooks/codat/legacy', '/webhooks/codat/events'];
 
-function listenExpress() {
+function listenExpress(): Server {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json());
-  app.post(['/webhooks/codat/legacy', '/webhooks/codat/events'], (_req, res) => {
+  app.post(PATHS, (_req, res) => {
     res.status(202).json({ status: 'accepted' });
   });
   app.get('/healthz', (_req, res) => {
@@ -28,7 +33,30 @@ function listenExpress() {
   return app.listen(port, host);
 }
 
-function listenHttp() {
+async function listenNaive(): Promise<{ server: Server; close: () => Promise<void> }> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('the naive baseline needs DATABASE_URL');
+  // pg's default pool size, as the afternoon's code would leave it.
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json());
+  app.post(PATHS, async (req, res) => {
+    try {
+      await pool.query('INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [req.get('webhook-id') ?? '', req.body]);
+      res.status(202).json({ status: 'accepted' });
+    } catch {
+      res.status(503).json({ code: 'store_unavailable' });
+    }
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  return { server: app.listen(port, host), close: () => pool.end() };
+}
+
+function listenHttp(): Server {
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -49,11 +77,11 @@ function listenHttp() {
   return server.listen(port, host);
 }
 
-const server = kind === 'http' ? listenHttp() : listenExpress();
-// Same timeouts as src/main.ts, so keep-alive behaves alike.
+const { server, close } = kind === 'naive' ? await listenNaive() : { server: kind === 'http' ? listenHttp() : listenExpress(), close: async () => undefined };
+// Same timeouts as the service, so keep-alive behaves alike.
 server.keepAliveTimeout = 5_000;
 server.headersTimeout = 5_000;
 server.requestTimeout = 10_000;
-const stop = () => server.close(() => process.exit(0));
+const stop = () => server.close(() => void close().finally(() => process.exit(0)));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LEGACY_CONSUMER_TOGGLE, NEW_EVENT_TYPES_TOGGLE } from '../../src/domain/ports.js';
-import { exportToBootstrap, parseUnleashExport, type UnleashExport } from '../../src/flags/export-to-bootstrap.js';
+import { exportToBootstrap } from '../../src/flags/export-to-bootstrap.js';
+import { parseUnleashExport, type UnleashExport } from '../../src/flags/unleash-export-schema.js';
 
 export interface FlagState {
   newEventTypes: boolean;

@@ -9,7 +9,7 @@ import type { InboxWriter } from '../webhooks/inbox-writer.js';
 import { channelDetector, type WebhookFormat } from '../formats/webhook-format.js';
 import { countUnreadableBodies, createWebhookReceiver } from '../webhooks/webhook-receiver.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverStore } from '../cutover-store.js';
 import type { StoreStartupStatus } from '../store/store-startup.js';
 import { withTimeout } from '../store/store-unavailable.js';
 import { renderCutoverPage, type CutoverReport } from '../readiness/cutover-page.js';

@@ -5,8 +5,8 @@
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { Clock } from '../domain/ports.js';
-import type { CutoverStore } from '../store/cutover-store.js';
-import { MAX_PAGE } from '../store/operator-queries.js';
+import type { CutoverStore } from '../cutover-store.js';
+import { MAX_PAGE } from '../cutover-store.js';
 import { HttpError } from '../http/http-error.js';
 
 export interface OperatorRouteDeps {
@@ -64,7 +64,7 @@ function idsOf(body: unknown): readonly unknown[] | 'all' {
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_REPLAY_IDS) {
     throw new HttpError(400, 'invalid_body', `ids must be a list of 1 to ${MAX_REPLAY_IDS} ids.`);
   }
-  return ids;
+  return ids as unknown[];
 }
 
 const inboxIdOf = (value: unknown): number => {

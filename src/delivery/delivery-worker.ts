@@ -6,14 +6,24 @@
 import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { DomainEventType } from '../domain/domain-event.js';
+import type { OutboxStore } from './outbox-store.js';
+
+/**
+ * The ledger's rescue of held occurrences, run on the delivery's beat (a rescue queues a delivery). A port,
+ * so delivery does not depend on the ledger that depends on its outbox.
+ */
+export interface RescueDue {
+  rescueDue(now: number, limit: number): Promise<readonly { readonly type: DomainEventType }[]>;
+}
 import type { DownstreamSink } from './downstream-sink.js';
 
 export interface DeliveryWorker {
-  /** One pass: rescue what is due, deliver what is due. Returns the number of delivery attempts. */
-  tick(): Promise<number>;
-  start(pollMs: number): void;
-  stop(): Promise<void>;
+  /**
+   * One pass: rescue what is due, deliver what is due, batch after batch; ends after the batch in flight once
+   * `signal` aborts. Returns the number of delivery attempts. The scheduler runs it (src/jobs/).
+   */
+  tick(signal?: AbortSignal): Promise<number>;
 }
 
 /** 1 s, 2 s, 4 s … capped at 15 min, with ±20 % jitter so a recovering downstream is not stampeded. */
@@ -23,7 +33,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 }
 
 export function createDeliveryWorker(deps: {
-  store: CutoverStore;
+  store: OutboxStore & RescueDue;
   sink: DownstreamSink;
   metrics: Metrics;
   logger: Logger;
@@ -36,10 +46,6 @@ export function createDeliveryWorker(deps: {
   const { store, sink, metrics, logger, clock, maxAttempts } = deps;
   const batchSize = deps.batchSize ?? 50;
   const leaseMs = deps.leaseMs ?? 120_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | null = null;
-  // Set by stop(): the pass in flight ends after its batch (the rest stays due in the outbox).
-  let stopping = false;
 
   /** Sends one delivery; failures are recorded at once, successes are returned to be marked together. */
   async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<string | null> {
@@ -56,10 +62,10 @@ export function createDeliveryWorker(deps: {
     }
   }
 
-  async function tickOnce(): Promise<number> {
+  async function tick(signal?: AbortSignal): Promise<number> {
     for (const rescued of await store.rescueDue(clock.now(), 500)) metrics.rescued.inc({ type: rescued.type });
     let attempted = 0;
-    while (!stopping) {
+    while (!signal?.aborted) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
       const delivered = (await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)))).filter((id): id is string => id !== null);
@@ -72,27 +78,5 @@ export function createDeliveryWorker(deps: {
     return attempted;
   }
 
-  async function tick(): Promise<number> {
-    running ??= tickOnce().finally(() => {
-      running = null;
-    });
-    return running;
-  }
-
-  return {
-    tick,
-    start(pollMs) {
-      stopping = false;
-      clearInterval(timer);
-      timer = setInterval(() => {
-        tick().catch((error: unknown) => logger.error('delivery pass failed; will retry', { error: String(error) }));
-      }, pollMs);
-      timer.unref();
-    },
-    async stop() {
-      stopping = true;
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return { tick };
 }

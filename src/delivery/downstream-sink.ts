@@ -67,8 +67,8 @@ export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
 /**
  * With no downstream configured: one JSON line per event in a file a person can `tail -f`.
  * The delivery worker sends a claimed batch at once; the lines that are waiting are written with one
- * `appendFile` (one open/write/close for the batch instead of one per event: ~5 % of the busy time
- * under load, docs/performance.md), and each `deliver` resolves once its own line is written.
+ * `appendFile` (one open/write/close for the batch instead of one per event), and each `deliver`
+ * resolves once its own line is written.
  */
 export function createJsonLinesSink(path: string): DownstreamSink {
   let ready: Promise<unknown> | null = null;

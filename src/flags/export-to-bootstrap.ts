@@ -1,98 +1,10 @@
 /**
- * `flags/unleash-export.json` is the one source of truth for this service's flags. It is in
- * Unleash's export format — the `data` object of `POST /api/admin/features-batch/export`, which an
- * Unleash server also reads at start-up through `IMPORT_FILE` — while the Node SDK's bootstrap wants
- * the client-API shape (`GET /api/client/features`: `{version: 2, features: [{name, enabled,
- * strategies, variants…}]}`). This module derives the second from the first, mirroring what the
- * server's client API serves for one environment. Pure: no I/O.
+ * The Node SDK's bootstrap wants the client-API shape (`GET /api/client/features`: `{version: 2, features:
+ * [{name, enabled, strategies, variants…}]}`), while `flags/unleash-export.json` is in Unleash's export format
+ * (unleash-export-schema.ts). This module derives the first from the second, mirroring what the server's
+ * client API serves for one environment. Pure: no I/O.
  */
-import { z } from 'zod';
-
-// ---- The export shape (only the parts that matter for evaluation are checked; the rest is kept loose) ----
-
-const constraintSchema = z.looseObject({
-  contextName: z.string(),
-  operator: z.string(),
-  values: z.array(z.string()).optional(),
-  value: z.union([z.string(), z.number()]).optional(),
-  inverted: z.boolean().optional(),
-  caseInsensitive: z.boolean().optional(),
-});
-
-const variantSchema = z.looseObject({
-  name: z.string(),
-  weight: z.number(),
-  weightType: z.string().optional(),
-  stickiness: z.string().optional(),
-  payload: z.looseObject({ type: z.string(), value: z.string() }).optional(),
-  overrides: z.array(z.looseObject({ contextName: z.string(), values: z.array(z.string()) })).optional(),
-});
-
-const exportFeatureSchema = z.looseObject({
-  name: z.string().min(1),
-  description: z.string().nullable().optional(),
-  type: z.string().optional(),
-  project: z.string().optional(),
-  stale: z.boolean().optional(),
-  impressionData: z.boolean().optional(),
-  archived: z.boolean().optional(),
-});
-
-const exportStrategySchema = z.looseObject({
-  name: z.string().min(1),
-  featureName: z.string().min(1),
-  title: z.string().nullable().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  constraints: z.array(constraintSchema).optional(),
-  variants: z.array(variantSchema).optional(),
-  disabled: z.boolean().nullable().optional(),
-  segments: z.array(z.number()).optional(),
-  sortOrder: z.number().optional(),
-});
-
-const exportFeatureEnvironmentSchema = z.looseObject({
-  name: z.string().optional(),
-  featureName: z.string().optional(),
-  environment: z.string().optional(),
-  enabled: z.boolean(),
-  variants: z.array(variantSchema).optional(),
-});
-
-const exportDependencySchema = z.looseObject({
-  feature: z.string(),
-  dependencies: z.array(
-    z.looseObject({
-      feature: z.string(),
-      enabled: z.boolean().optional(),
-      variants: z.array(z.string()).optional(),
-    }),
-  ),
-});
-
-export const unleashExportSchema = z.looseObject({
-  features: z.array(exportFeatureSchema),
-  featureStrategies: z.array(exportStrategySchema),
-  featureEnvironments: z.array(exportFeatureEnvironmentSchema).optional(),
-  contextFields: z.array(z.looseObject({ name: z.string() })).optional(),
-  featureTags: z.array(z.unknown()).optional(),
-  segments: z.array(z.looseObject({ id: z.number(), name: z.string() })).optional(),
-  tagTypes: z.array(z.unknown()),
-  dependencies: z.array(exportDependencySchema).optional(),
-  links: z.array(z.unknown()).optional(),
-});
-
-export type UnleashExport = z.infer<typeof unleashExportSchema>;
-
-/** Checks that parsed JSON is an Unleash export (throws with the path of the first problem). */
-export function parseUnleashExport(json: unknown): UnleashExport {
-  const result = unleashExportSchema.safeParse(json);
-  if (!result.success) {
-    const first = result.error.issues[0];
-    const where = first ? `${first.path.join('.') || '(root)'}: ${first.message}` : result.error.message;
-    throw new Error(`Not an Unleash export (features-batch/export data): ${where}`);
-  }
-  return result.data;
-}
+import { parseUnleashExport, type ExportConstraint, type ExportVariant, type UnleashExport } from './unleash-export-schema.js';
 
 // ---- The bootstrap (client API) shape ----
 
@@ -148,11 +60,12 @@ export interface UnleashBootstrap {
 /** The server's `ensureStringValue`: the client API sends every strategy parameter as a string. */
 function toParameterString(value: unknown): string {
   if (value === undefined || value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'string') return value;
+  // Objects, and the numbers and booleans of parsed JSON, which read the same as String() would make them.
+  return JSON.stringify(value);
 }
 
-function toConstraint(c: z.infer<typeof constraintSchema>): BootstrapConstraint {
+function toConstraint(c: ExportConstraint): BootstrapConstraint {
   const out: BootstrapConstraint = {
     contextName: c.contextName,
     operator: c.operator,
@@ -164,7 +77,7 @@ function toConstraint(c: z.infer<typeof constraintSchema>): BootstrapConstraint 
   return out;
 }
 
-function toVariant(v: z.infer<typeof variantSchema>): BootstrapVariant {
+function toVariant(v: ExportVariant): BootstrapVariant {
   const out: BootstrapVariant = { name: v.name, weight: v.weight };
   if (v.weightType !== undefined) out.weightType = v.weightType;
   if (v.stickiness !== undefined) out.stickiness = v.stickiness;

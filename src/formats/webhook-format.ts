@@ -15,7 +15,7 @@ export interface WebhookFormat {
   /** The lenient schema the body is read with: what the endpoint's request body is documented as (src/app/openapi.ts). */
   readonly wireSchema: ZodType;
   looksLike(body: unknown): boolean;
-  convert(body: unknown): Conversion;
+  readonly convert: Converter;
   /** Schemas of parts of the body worth their own entry in the OpenAPI document (e.g. each event type's payload). */
   readonly documentedPayloads?: readonly DocumentedPayload[];
 }

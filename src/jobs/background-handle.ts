@@ -10,8 +10,9 @@ import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Conversion } from '../domain/domain-event.js';
 import type { Logger } from '../domain/ports.js';
+import type { PipelineJob } from './pipeline.js';
 import type { PrimaryChannels } from '../ledger/webhook-processor.js';
-import type { CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../store/cutover-store.js';
+import type { CutoverStore, LedgerPolicy, NewWebhook, StoredWebhook } from '../cutover-store.js';
 import {
   bytesForTransfer,
   policyToWire,
@@ -37,6 +38,8 @@ export interface BackgroundThread {
   startPipeline(): Promise<void>;
   /** Stops them and waits for the work in flight. */
   stopPipeline(): Promise<void>;
+  /** One pass of a pipeline job in the thread, now. */
+  runJob(job: PipelineJob): Promise<number>;
   /** The thread's counters and histograms, to merge into /metrics. */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 }
@@ -176,6 +179,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     store,
     startPipeline: () => call('startPipeline'),
     stopPipeline: () => call('stopPipeline'),
+    runJob: (job) => call('runJob', job),
     metrics: () => call('metrics'),
   };
 }

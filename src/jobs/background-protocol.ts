@@ -6,7 +6,7 @@
  */
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { PipelineSpec } from './pipeline.js';
-import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../store/cutover-store.js';
+import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../cutover-store.js';
 
 export interface BackgroundSpec {
   /** The embedded store the thread owns (its driver is synchronous: on the HTTP thread it would hold the event loop). */
@@ -17,7 +17,7 @@ export interface BackgroundSpec {
   readonly clockOffset?: SharedArrayBuffer;
 }
 
-export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'metrics' | 'shutdown';
+export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'runJob' | 'metrics' | 'shutdown';
 export type ThreadMethod = Exclude<keyof CutoverStore, 'close'> | ControlMethod;
 
 /** Service thread → background thread. */

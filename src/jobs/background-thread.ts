@@ -11,10 +11,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
 import { clockFromOffset } from '../domain/shiftable-clock.js';
-import { createPipeline } from './pipeline.js';
+import { createPipeline, type PipelineJob } from './pipeline.js';
 import { createMetrics } from '../observability/metrics.js';
-import type { NewWebhook, StoredWebhook } from '../store/cutover-store.js';
-import { createSqlCutoverStore } from '../store/sql-cutover-store.js';
+import type { NewWebhook, StoredWebhook } from '../cutover-store.js';
+import { createSqlCutoverStore } from '../cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
 import {
   bufferFromTransfer,
@@ -96,6 +96,8 @@ function run(): void {
         running = true;
         pipeline?.start();
         return undefined;
+      case 'runJob':
+        return pipeline ? pipeline.run(args[0] as PipelineJob) : 0;
       case 'stopPipeline':
         running = false;
         await pipeline?.stop();
@@ -105,8 +107,7 @@ function run(): void {
       case 'shutdown':
         return store.close();
       default: {
-        const call = store[method.method] as (...a: unknown[]) => Promise<unknown>;
-        return call.apply(store, args);
+        return (store[method.method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
       }
     }
   }

@@ -4,13 +4,18 @@
  * and the service thread (PostgreSQL) build exactly the same thing.
  */
 import { createDeliveryWorker } from '../delivery/delivery-worker.js';
-import { createHttpSink, createJsonLinesSink } from '../delivery/downstream-sink.js';
+import { createHttpSink, createJsonLinesSink, type DownstreamSink } from '../delivery/downstream-sink.js';
+import type { Converter } from '../formats/webhook-format.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { convertersByChannel } from '../formats/index.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverStore } from '../cutover-store.js';
+import { createScheduler, type Scheduler } from './scheduler.js';
 import { createWebhookProcessor, type LegacyConsumer, type PrimaryChannels } from '../ledger/webhook-processor.js';
+
+const SETTLE = 'settle stored webhooks';
+const DELIVER = 'deliver due occurrences';
 
 /** Plain data, so that it can be handed to a worker thread. */
 export interface PipelineSpec {
@@ -21,6 +26,9 @@ export interface PipelineSpec {
   readonly downstream: { readonly url: string; readonly timeoutMs: number } | { readonly file: string };
 }
 
+/** The pipeline's jobs, by what they do. */
+export type PipelineJob = 'settle' | 'deliver';
+
 export interface Pipeline {
   readonly downstream: string;
   /** A webhook was stored or put back in the queue: process soon. */
@@ -28,6 +36,8 @@ export interface Pipeline {
   start(): void;
   /** Ends after the batches in flight. */
   stop(): Promise<void>;
+  /** One pass of one job, now (what the scheduler runs on its beat). */
+  run(job: PipelineJob): Promise<number>;
 }
 
 export function createPipeline(deps: {
@@ -38,9 +48,13 @@ export function createPipeline(deps: {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /** Instead of the downstream the spec names (a test's recording sink). */
+  sink?: DownstreamSink;
+  /** Instead of the formats' own (a test's misbehaving one). */
+  converters?: Readonly<Partial<Record<Channel, Converter>>>;
 }): Pipeline {
   const { store, spec, metrics, logger, clock } = deps;
-  const converters = convertersByChannel();
+  const converters = deps.converters ?? convertersByChannel();
   const processor = createWebhookProcessor({
     store, converters, metrics, logger, clock,
     primaryChannels: deps.primaryChannels,
@@ -48,19 +62,26 @@ export function createPipeline(deps: {
     graceMs: spec.graceMs,
     windowMs: spec.windowMs,
   });
-  const sink = 'url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file);
+  const sink = deps.sink ?? ('url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file));
   const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });
+  // Made at each start: a stopped scheduler stays stopped.
+  let scheduler: Scheduler | null = null;
   return {
     downstream: sink.description,
-    wake: () => processor.wake(),
+    wake: () => scheduler?.wake(SETTLE),
     start() {
-      processor.start(1000);
-      processor.wake();
-      delivery.start(250);
+      if (scheduler) return;
+      scheduler = createScheduler(logger);
+      // Woken by every stored webhook; the interval picks up leases that ran out and replays.
+      scheduler.schedule(SETTLE, (signal) => processor.drain(signal), 1000);
+      scheduler.schedule(DELIVER, (signal) => delivery.tick(signal), 250);
+      scheduler.wake(SETTLE);
     },
     async stop() {
-      await processor.stop();
-      await delivery.stop();
+      const stopping = scheduler;
+      scheduler = null;
+      await stopping?.stop();
     },
+    run: (job) => (job === 'settle' ? processor.drain() : delivery.tick()),
   };
 }

@@ -6,7 +6,7 @@
  * replacement exists) and companies the toggle `codat-new-event-types` has not moved yet.
  */
 import { carriageOf, type Channel, type Conversion, type DomainEventType } from '../domain/domain-event.js';
-import type { LedgerPolicy } from '../store/cutover-store.js';
+import type { LedgerPolicy } from './ledger-store.js';
 
 export function contractConversion(channel: Channel, conversion: Conversion, policy: LedgerPolicy): Conversion {
   if (channel !== 'legacy' || conversion.kind !== 'converted') return conversion;

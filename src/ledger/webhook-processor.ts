@@ -9,7 +9,8 @@ import { primaryChannel } from '../domain/ports.js';
 import type { Converter } from '../formats/webhook-format.js';
 import type { Metrics } from '../observability/metrics.js';
 import { contractConversion } from './legacy-contract.js';
-import { PartlySettled, type CutoverStore, type LedgerPolicy, type SettleResult, type StoredWebhook } from '../store/cutover-store.js';
+import type { InboxStore, StoredWebhook } from '../webhooks/inbox-store.js';
+import { PartlySettled, type LedgerPolicy, type LedgerStore, type SettleResult } from './ledger-store.js';
 
 /**
  * The primary channel for each company id of a batch (null: a client-level event), read from the
@@ -32,16 +33,15 @@ export function primaryChannelsFromToggle(toggle: ToggleReader, metrics: Metrics
 export type LegacyConsumer = () => boolean | Promise<boolean>;
 
 export interface WebhookProcessor {
-  /** Something was stored: drain soon. */
-  wake(): void;
-  /** Drains everything claimable now; resolves when the inbox is empty (used by tests and shutdown). */
-  drain(): Promise<number>;
-  start(pollMs: number): void;
-  stop(): Promise<void>;
+  /**
+   * Settles everything claimable now, batch after batch, and resolves with how many it settled; ends after the
+   * batch in flight once `signal` aborts (what it leaves stays pending). The scheduler runs it (src/jobs/).
+   */
+  drain(signal?: AbortSignal): Promise<number>;
 }
 
 export function createWebhookProcessor(deps: {
-  store: CutoverStore;
+  store: Pick<InboxStore, 'claimPending'> & Pick<LedgerStore, 'settleBatch'>;
   /** By channel; a channel whose format was removed (the contract phase) converts nothing: its webhooks stay unrecognised. */
   converters: Readonly<Partial<Record<Channel, Converter>>>;
   primaryChannels: PrimaryChannels;
@@ -75,12 +75,6 @@ export function createWebhookProcessor(deps: {
       },
     };
   }
-  let running: Promise<number> | null = null;
-  let again = false;
-  // Set by stop(): the pass in flight ends after its batch instead of draining the whole backlog
-  // (what it leaves is pending in the store and claimed again at the next start).
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
 
   function convert(webhook: StoredWebhook): Conversion {
     let body: unknown;
@@ -114,9 +108,9 @@ export function createWebhookProcessor(deps: {
     }
   }
 
-  async function drainOnce(): Promise<number> {
+  async function drain(signal?: AbortSignal): Promise<number> {
     let settled = 0;
-    while (!stopping) {
+    while (!signal?.aborted) {
       const batch = await store.claimPending(clock.now(), batchSize, leaseMs);
       if (batch.length === 0) return settled;
       const converted = batch.map((webhook) => ({ webhook, conversion: convert(webhook) }));
@@ -151,50 +145,5 @@ export function createWebhookProcessor(deps: {
     return settled;
   }
 
-  async function drain(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      let total = 0;
-      do {
-        again = false;
-        total += await drainOnce();
-      } while (again && !stopping);
-      return total;
-    })();
-    try {
-      return await running;
-    } finally {
-      running = null;
-    }
-  }
-
-  const drainLogged = () =>
-    drain().catch((error: unknown) => logger.error('processing stored webhooks failed; will retry', { error: String(error) }));
-
-  return {
-    wake() {
-      // A pass is running: it will go round once more. Chaining onto it per stored webhook would pile
-      // up handlers for as long as traffic keeps the pass alive (measured: ~248 bytes per wake).
-      if (running) {
-        again = true;
-        return;
-      }
-      void drainLogged();
-    },
-    drain,
-    start(pollMs) {
-      stopping = false;
-      clearInterval(timer);
-      timer = setInterval(() => void drainLogged(), pollMs);
-      timer.unref();
-    },
-    async stop() {
-      stopping = true;
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
+  return { drain };
 }

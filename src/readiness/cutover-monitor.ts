@@ -7,7 +7,8 @@ import { carriageOf } from '../domain/domain-event.js';
 import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CutoverStore } from '../store/cutover-store.js';
+import type { CutoverDetailsQuery } from './cutover-details-query.js';
+import type { ReadinessStore } from './readiness-store.js';
 import type { CutoverReport } from './cutover-page.js';
 
 export interface CutoverMonitor {
@@ -17,12 +18,10 @@ export interface CutoverMonitor {
   report(): Promise<CutoverReport>;
   /** One pass: close windows, refresh the verdict and the toggle gauges. */
   tick(): Promise<void>;
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
 }
 
 export function createCutoverMonitor(deps: {
-  store: CutoverStore;
+  store: ReadinessStore & CutoverDetailsQuery;
   toggle: ToggleReader;
   metrics: Metrics;
   clock: Clock;
@@ -31,12 +30,10 @@ export function createCutoverMonitor(deps: {
   thresholds: ReadinessThresholds;
   cacheMs?: number;
 }): CutoverMonitor {
-  const { store, toggle, metrics, clock, logger, windowMs, thresholds } = deps;
+  const { store, toggle, metrics, clock, windowMs, thresholds } = deps;
   const cacheMs = deps.cacheMs ?? 5000;
   let cached: { at: number; readiness: Readiness } | null = null;
   let lastDefinition: string | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | null = null;
 
   async function readiness(): Promise<Readiness> {
     const now = clock.now();
@@ -59,7 +56,7 @@ export function createCutoverMonitor(deps: {
     lastDefinition = fingerprint;
   }
 
-  async function tickOnce(): Promise<void> {
+  async function tick(): Promise<void> {
     observeToggle();
     for (;;) {
       const closed = await store.closeWindows(clock.now(), windowMs, 1000);
@@ -88,21 +85,6 @@ export function createCutoverMonitor(deps: {
         backlog: await store.counts(),
       };
     },
-    tick() {
-      running ??= tickOnce().finally(() => {
-        running = null;
-      });
-      return running;
-    },
-    start(intervalMs) {
-      timer = setInterval(() => {
-        this.tick().catch((error: unknown) => logger.warn('cutover monitor pass failed', { error: String(error) }));
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
+    tick,
   };
 }

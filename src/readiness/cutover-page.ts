@@ -8,8 +8,8 @@
  */
 import type { ToggleDefinition, ToggleSourceStatus } from '../domain/ports.js';
 import type { Readiness, TypeVerdict } from '../domain/readiness.js';
-import type { StoreCounts } from '../store/cutover-store.js';
-import type { CompanyProgress, CutoverDetails, HourFigures } from '../store/operator-queries.js';
+import type { CompanyProgress, CutoverDetails, HourFigures } from './cutover-details-query.js';
+import type { StoreCounts } from './readiness-store.js';
 import { CUTOVER_PAGE_STYLE } from './page-styles.js';
 import { lineChart, stackedBar, barChart } from './svg-charts.js';
 

@@ -28,7 +28,7 @@ export async function migrateSchema(driver: SqlDriver, steps: Record<string, Mig
     const { error, results = [] } = await migrator.migrateToLatest();
     if (error !== undefined) {
       // A store that could not be reached stays what it is: start-up answers 503 and retries it.
-      if (isStoreUnavailable(error)) throw error;
+      if (error instanceof Error && isStoreUnavailable(error)) throw error;
       throw new SchemaMigrationError(results.find((r) => r.status === 'Error')?.migrationName ?? null, error);
     }
     return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -62,7 +62,7 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format) };
+    oid === INT8_OID ? (value: string) => Number(value) : (pg.types.getTypeParser(oid, format) as (value: string | Buffer) => unknown) };
 
   const driver: SqlDriver = {
     dialect: 'postgres',

@@ -1,6 +1,6 @@
 /**
  * The small SQL seam both stores share, so that the inbox, ledger and outbox are written once
- * (src/store/sql-cutover-store.ts) and run on SQLite (embedded default) and PostgreSQL alike.
+ * (each stage's store: src/webhooks/inbox-store.ts, src/ledger/ledger-store.ts, src/delivery/outbox-store.ts, src/readiness/readiness-store.ts) and run on SQLite (embedded default) and PostgreSQL alike.
  * SQL is written with PostgreSQL placeholders (`$1`); the SQLite driver rewrites them.
  */
 import type { Kysely } from 'kysely';
@@ -26,7 +26,7 @@ export interface TransactionOptions {
    * lost (settling stored webhooks, delivery bookkeeping). On SQLite such a commit is not synced by
    * itself: a process crash loses nothing, a power cut can lose the last redoable commits, only ever
    * the newest (WAL order; the next acknowledged commit syncs everything before it).
-   * PostgreSQL keeps every commit synchronous (see docs/performance.md, "Durability").
+   * PostgreSQL keeps every commit synchronous (docs/correlation.md, "Durability").
    */
   readonly durability?: 'acknowledged' | 'redoable';
   /** Someone is waiting for it (a request's append): runs before queued transactions that are not. SQLite only. */
@@ -58,4 +58,23 @@ export interface SqlDriver {
    */
   withKysely<T>(work: (db: Kysely<unknown>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Code-unit order, the one every lock order in the stores uses (as `Array.prototype.sort` does by default). */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The durability each kind of write asks for, and the one planner hint SQLite needs, for any stage's store. */
+export function durabilityOf(driver: SqlDriver) {
+  // Without statistics SQLite may read every pending row through another index and sort them all to return
+  // the first few, so a claim slows as a backlog grows; the partial index is already in claim order.
+  // PostgreSQL's planner has statistics: no hint.
+  const claimIndex = (name: 'inbox_pending' | 'deliveries_due') => (driver.dialect === 'sqlite' ? `INDEXED BY ${name}` : '');
+  // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
+  // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
+  // rescues, failed attempts, windows, retention) is redone from the inbox if a power cut loses it.
+  const urgent = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { urgent: true });
+  const redoable = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { durability: 'redoable' });
+  return { urgent, redoable, claimIndex };
 }

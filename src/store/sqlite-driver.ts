@@ -36,7 +36,7 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
   db.pragma('synchronous = FULL');
   let synchronousNow: 'FULL' | 'NORMAL' = 'FULL';
   db.pragma('busy_timeout = 5000');
-  // Sorts and temporary indexes in memory: under load they created and unlinked a file each (strace).
+  // Sorts and temporary indexes in memory: on disk each one creates and unlinks a temporary file.
   db.pragma('temp_store = MEMORY');
   const statements = new Map<string, Statement>();
   const urgentQueue: (() => Promise<void>)[] = [];

@@ -6,7 +6,6 @@
  * it ends and its supervisor decides.
  */
 import type { Logger } from '../domain/ports.js';
-import type { CutoverStore } from './cutover-store.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 export type StoreStartupStatus =
@@ -89,11 +88,11 @@ export function startStoreStartup(options: StoreStartupOptions): StoreStartup {
  * The store's calls fail promptly with `StoreUnavailableError` until start-up has made it ready.
  * Each call looks the method up on `store` when it is made, so a method replaced there later is the one called.
  */
-export function gateUntilReady(store: CutoverStore, startup: StoreStartup): CutoverStore {
+export function gateUntilReady<S extends object>(store: S, startup: StoreStartup): S {
   const gated = { ...store };
-  for (const key of Object.keys(store) as (keyof CutoverStore)[]) {
+  for (const key of Object.keys(store) as (keyof S & string)[]) {
     if (key === 'close' || key === 'migrate' || key === 'releaseLeases') continue;
-    (gated as Record<keyof CutoverStore, unknown>)[key] = (...args: unknown[]): Promise<unknown> => {
+    (gated as Record<keyof S, unknown>)[key] = (...args: unknown[]): Promise<unknown> => {
       if (startup.status().state !== 'ready') return Promise.reject(new StoreUnavailableError('the store is not ready yet (start-up)'));
       return (store[key] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
     };

@@ -1,4 +1,4 @@
-import type { AppendResult, CutoverStore, NewWebhook } from '../store/cutover-store.js';
+import type { AppendResult, InboxStore, NewWebhook } from './inbox-store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 
 export interface InboxWriter {
@@ -15,9 +15,9 @@ export interface InboxWriter {
  * durability costs one sync per batch, not one per request. Several batches may be in flight at
  * once: while one commits, the next turn's requests are parsed and sent instead of waiting behind
  * it (with one in flight, every connection ended up waiting on the same commit and the HTTP thread
- * idled, docs/performance.md). The store orders them; a redelivery in a later batch is a duplicate.
+ * idled). The store orders them; a redelivery in a later batch is a duplicate.
  */
-export function createInboxWriter(store: CutoverStore, options: { maxBatch?: number; maxInFlight?: number } = {}): InboxWriter {
+export function createInboxWriter(store: Pick<InboxStore, 'append'>, options: { maxBatch?: number; maxInFlight?: number } = {}): InboxWriter {
   const maxBatch = options.maxBatch ?? 500;
   const maxInFlight = options.maxInFlight ?? 4;
   type Waiting = { webhook: NewWebhook; resolve: (r: AppendResult) => void; reject: (e: unknown) => void };

@@ -20,7 +20,7 @@ import type { Clock, Logger } from '../domain/ports.js';
 import { HttpError, bodyReadFailure } from '../http/http-error.js';
 import { deadlineOf } from '../http/request-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { NewWebhook } from '../store/cutover-store.js';
+import type { NewWebhook } from './inbox-store.js';
 import type { InboxWriter } from './inbox-writer.js';
 
 /** The headers kept with each webhook for audit and re-verification (never `Authorization`). */

@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * Traffic as Codat's own specs document it (codatio/oas `json/Codat-Common.json`, `json/Codat-Expenses.json`,
  * codatio/codat-docs `docs/payables/get-started.md`, the migration page), sent through the HTTP edge with
  * the toggle off and on: every occurrence reaches the downstream once, and an initial read that read
@@ -7,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const HOUR = 3_600_000;

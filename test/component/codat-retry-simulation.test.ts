@@ -1,4 +1,5 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * Exactly once under Codat's retry schedule, on a virtual clock: companies whose data types are read every
  * hour (the same natural key recurring), first reads told as `read.completed.initial` and `read.completed`
  * (both subscribed), first reads that failed, writes; legacy bodies with and without `DataConnectionId`.
@@ -9,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODAT_RETRY_DELAYS_MS } from '../../src/domain/ledger.js';
-import { seededRandom } from '../support/occurrence-generator.js';
+import { seededRandom } from '../../tools/occurrence-generator.js';
 import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

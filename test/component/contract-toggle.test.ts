@@ -1,12 +1,13 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * The contract phase as a flip of codat-legacy-consumer: legacy copies of replaced types are stored and
  * acknowledged but not delivered, what still needs the legacy channel keeps flowing, and the flip is reversible.
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bodiesFor } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { bodiesFor } from '../../tools/occurrence-generator.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const GRACE_MS = 60_000;

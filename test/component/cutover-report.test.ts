@@ -4,8 +4,8 @@
  */
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const WINDOW_MS = 300_000;

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildService, type Service } from '../../src/services.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/domain/ports.js';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 
 const PATHS = { legacy: '/webhooks/codat/legacy', events: '/webhooks/codat/events' } as const;
 
@@ -46,9 +46,9 @@ describe('the embedded service, with its pipeline on the background thread', () 
 
   it('when both copies of occurrences arrive, then each is delivered once, and /metrics merges both threads without doubling process figures', async () => {
     const downstream = join(dataDir, 'downstream.jsonl');
-    service = await buildService(
+    service = await createServices(
       loadConfig({ DATA_DIR: dataDir, DOWNSTREAM_FILE: downstream, CODAT_LEGACY_SECRET: TEST_SECRET, CODAT_EVENTS_SECRET: TEST_SECRET }),
-      logger,
+      { logger },
     );
     service.start();
     const random = seededRandom(20261130);

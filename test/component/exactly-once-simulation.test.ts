@@ -1,11 +1,12 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * Thousands of occurrences sent as legacy and new copies with random delays, redeliveries,
  * reordering and one-sided occurrences, while the toggle flips many times mid-stream: each
  * occurrence reaches the downstream once (events-only ones at most once: they stay shadow while
  * the legacy channel is primary).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../support/occurrence-generator.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../../tools/occurrence-generator.js';
 import { deliveriesPerCompanyAndType, listenOnLoopback, postSignedCopy, type LoopbackServer } from '../support/simulation.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

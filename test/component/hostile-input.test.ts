@@ -16,17 +16,17 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signPayload } from '../../src/webhooks/webhook-authenticator.js';
-import { buildService, type Service } from '../../src/services.js';
+import { createServices, type Service } from '../../src/services.js';
 import { loadConfig } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/domain/ports.js';
 import { DEFAULT_SERVER_TIMEOUTS, createHttpServer, type ServerTimeouts } from '../../src/http/http-server.js';
 import { MAX_JSON_DEPTH } from '../../src/webhooks/webhook-receiver.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { sampleText } from '../support/samples.js';
-import { TEST_SECRET } from '../support/signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 import { buildTestService, type TestService, type TestServiceOptions } from '../support/test-service.js';
 
 /**
@@ -761,7 +761,7 @@ describe('secure by default and the operational endpoints, through the real comp
     rmSync(dataDir, { recursive: true, force: true });
   });
   const start = async (env: Record<string, string>) => {
-    service = await buildService(loadConfig({ DATA_DIR: dataDir, ...env }), silentLogger);
+    service = await createServices(loadConfig({ DATA_DIR: dataDir, ...env }), { logger: silentLogger });
     return service;
   };
 

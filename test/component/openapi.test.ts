@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsFormat } from '../../src/formats/events/events-format.js';
-import { ANSWER_SCHEMAS, buildOpenApiDocument, type OpenApiDocument } from '../../src/app/openapi.js';
+import { buildOpenApiDocument, type OpenApiDocument } from '../../src/app/openapi.js';
+import { ANSWER_SCHEMAS } from '../../src/app/openapi/answer-schemas.js';
 import { legacyFormat } from '../../src/formats/legacy/legacy-format.js';
 import { registeredRoutes } from '../support/express-routes.js';
 import { sampleText } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const ADMIN_TOKEN = 'operator-token-for-tests';

@@ -10,9 +10,9 @@ import type { Conversion, DomainEventType } from '../../src/domain/domain-event.
 import { eventsFormat } from '../../src/formats/events/events-format.js';
 import { legacyFormat } from '../../src/formats/legacy/legacy-format.js';
 import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
-import { MAX_SETTLE_FAILURES, type QuarantinedWebhook } from '../../src/store/cutover-store.js';
+import { MAX_SETTLE_FAILURES, type QuarantinedWebhook } from '../../src/cutover-store.js';
 import { loadSample } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const LEGACY = '/webhooks/codat/legacy';

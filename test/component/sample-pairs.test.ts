@@ -1,10 +1,11 @@
 /**
+ * @needs-legacy-format: sends both channels; goes with the legacy format at the contract (npm run contract:rehearsal).
  * The bundled samples are what a newcomer sends first (README "Try it", `codat-cutover send --all`): in any
  * order, no pair among them may disagree with itself, or the very first verdict shows a mismatch blocker.
  */
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 

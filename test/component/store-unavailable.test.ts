@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import type { CutoverStore } from '../../src/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable.js';
 import { sampleText } from '../support/samples.js';
-import { signedHeaders } from '../support/signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const LEGACY = '/webhooks/codat/legacy';
@@ -27,11 +27,10 @@ function switchable(store: CutoverStore): { store: CutoverStore; mode: { value: 
   let waiting: (() => void)[] = [];
   const wrapped = { ...store };
   for (const key of ['append', 'ping', 'pageDeadLetters'] as const) {
-    const call = store[key] as (...args: unknown[]) => Promise<unknown>;
     (wrapped as Record<string, unknown>)[key] = async (...args: unknown[]) => {
       if (mode.value === 'hanging') await new Promise<void>((resolve) => waiting.push(resolve));
       if (mode.value === 'refusing') throw new StoreUnavailableError('PostgreSQL is unavailable: Connection terminated unexpectedly');
-      return call.apply(store, args);
+      return (store[key] as (...args: unknown[]) => Promise<unknown>).apply(store, args);
     };
   }
   return {

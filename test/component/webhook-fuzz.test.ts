@@ -23,11 +23,11 @@ import { eventsFormat } from '../../src/formats/events/events-format.js';
 import { createHttpServer } from '../../src/http/http-server.js';
 import { MAX_JSON_DEPTH, jsonNestingDepth, parseJsonBody } from '../../src/webhooks/webhook-receiver.js';
 import { convertLegacyWebhook, isLegacyShapedBody } from '../../src/formats/legacy/legacy-webhook-mapper.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
-import { TEST_SECRET } from '../support/signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const ROTATED_SECRET = 'whsec_cm90YXRlZCBzZWNyZXQgZm9yIHRoZSBmdXp6ZXI=';
@@ -191,7 +191,7 @@ function post(port: number, agent: Agent, path: string, headers: Record<string, 
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: Record<string, unknown> | null = null;
+        let json: Record<string, unknown> | null;
         try {
           json = JSON.parse(text) as Record<string, unknown>;
         } catch {

@@ -14,7 +14,7 @@ import type { DeliveryPayload } from '../../src/domain/delivery-payload.js';
 import { occurrenceIdFor } from '../../src/domain/ledger.js';
 import { eventsFormat } from '../../src/formats/events/events-format.js';
 import { legacyFormat } from '../../src/formats/legacy/legacy-format.js';
-import { MAX_SETTLE_FAILURES, type CopyOutcome, type CutoverStore, type LedgerPolicy, type NewWebhook, type StoredWebhook } from '../../src/store/cutover-store.js';
+import { MAX_SETTLE_FAILURES, type CopyOutcome, type CutoverStore, type LedgerPolicy, type NewWebhook, type StoredWebhook } from '../../src/cutover-store.js';
 import {
   T0,
   buildConversion,

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence, type WireCopy } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 import { startDownstreamRecorder, waitFor } from './support/downstream-recorder.js';
-import { createTestDatabase } from './support/postgres.js';
+import { createTestDatabase } from '../../tools/postgres.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 
 const OCCURRENCES = 1200;
@@ -19,7 +19,7 @@ const CONCURRENCY = 16;
 
 interface StoreUnderTest {
   name: string;
-  env(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+  env(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>;
 }
 
 const STORES: StoreUnderTest[] = [
@@ -83,7 +83,7 @@ describe.each(STORES)('crash recovery on $name', (storeUnderTest) => {
     const answered = new Set<GeneratedOccurrence>();
     let answers = 0;
     let refused = 0;
-    let killed: Promise<void> | null = null;
+    let killed = null as Promise<void> | null; // assigned in a closure, which TypeScript's narrowing does not see
     let next = 0;
     const worker = async () => {
       while (next < sends.length) {

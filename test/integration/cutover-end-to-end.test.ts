@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertEventWebhook } from '../../src/formats/events/event-webhook-mapper.js';
 import { convertLegacyWebhook } from '../../src/formats/legacy/legacy-webhook-mapper.js';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
 import { allSampleNames, sampleText } from '../support/samples.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 import { startDownstreamRecorder, waitFor, type RecordedRequest } from './support/downstream-recorder.js';
-import { createTestDatabase } from './support/postgres.js';
+import { createTestDatabase } from '../../tools/postgres.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { startUnleashServer, type UnleashTestServer } from './support/unleash-server.js';
 

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import { createCutoverMonitor, type CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
+import type { CutoverStore } from '../../src/cutover-store.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { FakeToggle, ManualClock } from '../support/fakes.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 
 const WINDOW_MS = 300_000;
 const HOUR_MS = 3600_000;

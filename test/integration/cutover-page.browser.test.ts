@@ -10,8 +10,8 @@ import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { bodiesFor, generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { signedHeaders } from '../support/signing.js';
+import { bodiesFor, generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { signedHeaders } from '../../tools/signing.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

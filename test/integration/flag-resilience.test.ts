@@ -14,10 +14,10 @@
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NEW_EVENT_TYPES_TOGGLE } from '../../src/domain/ports.js';
-import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../support/occurrence-generator.js';
-import { TEST_SECRET, signedHeaders } from '../support/signing.js';
+import { generateOccurrence, seededRandom, type GeneratedOccurrence } from '../../tools/occurrence-generator.js';
+import { TEST_SECRET, signedHeaders } from '../../tools/signing.js';
 import { startDownstreamRecorder, waitFor, type RecordedRequest } from './support/downstream-recorder.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
 import { startUnleashServer, type UnleashTestServer } from './support/unleash-server.js';
 
@@ -331,7 +331,7 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
         await send(service, o);
         await sleep(50);
       }
-    })().then(() => null, (error: unknown) => error);
+    })().then(() => null, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
 
     try {
       await sleep(1000);
@@ -373,9 +373,11 @@ describe('flag resilience at the service level (real Unleash, PostgreSQL, the se
         `restart (same port and database, no re-import) healthy after ${healthyMs} ms, service reachable again ${recoverMs} ms after the restart began`);
     } finally {
       sending = false;
-      const failed = await traffic;
-      if (failed !== null) throw failed;
+      await traffic;
     }
+    // Thrown after the block, not in `finally`, where it would replace the error the block failed with.
+    const failed = await traffic;
+    if (failed !== null) throw failed;
 
     const all = [...phases.before, ...phases.down, ...phases.recovered];
     await allDelivered(all, 20_000, 'every occurrence sent around the outage');

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateSchema } from '../../src/store/migrate.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
 import { schemaMigrations } from '../../src/store/schema.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
-import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/store/cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
+import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
 import { migrateAsThePreviousRelease } from '../fixtures/schema/previous-release-schema.js';
-import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 
 let database: TestDatabase | undefined;
 

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from './support/service-process.js';
+import { freePort } from '../../tools/free-port.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

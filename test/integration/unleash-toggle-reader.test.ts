@@ -3,7 +3,7 @@
  * natively by ./support/unleash-server.ts on a fresh PostgreSQL database, flags imported from
  * flags/unleash-export.json).
  */
-import { freePort } from './support/service-process.js';
+import { freePort } from '../../tools/free-port.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEW_EVENT_TYPES_TOGGLE, type Logger } from '../../src/domain/ports.js';

@@ -3,7 +3,7 @@
  * built directly, without going through the wire-format mappers.
  */
 import type { Channel, Conversion, DomainEvent, WebhookSource } from '../../src/domain/domain-event.js';
-import type { LedgerPolicy, NewWebhook, StoredWebhook } from '../../src/store/cutover-store.js';
+import type { LedgerPolicy, NewWebhook, StoredWebhook } from '../../src/cutover-store.js';
 
 /** A fixed, recognisable epoch (2023-11-14T22:13:20Z) for tests that do not depend on the wall clock. */
 export const T0 = 1_700_000_000_000;

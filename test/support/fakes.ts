@@ -5,6 +5,7 @@ import type { Clock, ToggleDefinition, ToggleReader, ToggleSourceStatus } from '
 export class FakeToggle implements ToggleReader {
   on = false;
   onFor: ((companyId: string | null) => boolean) | null = null;
+  async close(): Promise<void> {}
   isNewEventsPrimary(companyId: string | null): boolean {
     return this.onFor ? this.onFor(companyId) : this.on;
   }

@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { signedHeaders } from './signing.js';
+import { signedHeaders } from '../../tools/signing.js';
 import type { RecordedDelivery } from './fakes.js';
 
 export interface LoopbackServer {

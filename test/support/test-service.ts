@@ -1,30 +1,26 @@
 /**
- * The service assembled for component tests: the real app, inbox, ledger, store (SQLite in a
- * temporary folder) and delivery worker, with a hand-flipped toggle, a manual clock and a
- * recording downstream instead of Unleash, the wall clock and the existing system.
+ * The service for component tests, built by the same composition root as `npm start` (src/services.ts), with
+ * fakes only at its seams: a hand-flipped toggle instead of Unleash, a manual clock, a recording downstream, and
+ * the store (SQLite in a temporary folder) on the test's thread, where the pipeline then runs, as it does on
+ * PostgreSQL. The jobs are not started: tests run each pass through `settle()`, so that every step is observable.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
-import { createWebhookAuthenticator, type EndpointCredentials } from '../../src/webhooks/webhook-authenticator.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/delivery-worker.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createSqlCutoverStore, type CutoverStore } from '../../src/cutover-store.js';
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
-import { legacyConsumerOn } from '../../src/domain/ports.js';
-import { createApp } from '../../src/app/app.js';
-import { createInboxWriter } from '../../src/webhooks/inbox-writer.js';
-import { FORMATS, convertersByChannel } from '../../src/formats/index.js';
-import { createWebhookProcessor, primaryChannelsFromToggle, type WebhookProcessor } from '../../src/ledger/webhook-processor.js';
 import type { Converter } from '../../src/formats/webhook-format.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import { createCutoverMonitor, type CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import type { Metrics } from '../../src/observability/metrics.js';
+import type { CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
+import { createServices } from '../../src/services.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
+import type { EndpointCredentials } from '../../src/webhooks/webhook-authenticator.js';
 import { FakeToggle, ManualClock, RecordingSink } from './fakes.js';
-import { TEST_SECRET } from './signing.js';
+import { TEST_SECRET } from '../../tools/signing.js';
 
 export interface TestService {
   app: Express;
@@ -33,10 +29,10 @@ export interface TestService {
   clock: ManualClock;
   sink: RecordingSink;
   metrics: Metrics;
-  processor: WebhookProcessor;
-  delivery: DeliveryWorker;
+  processor: { drain(): Promise<number> };
+  delivery: { tick(): Promise<number> };
   monitor: CutoverMonitor;
-  /** Processes everything stored and delivers everything due, as the background loops would. */
+  /** Processes everything stored and delivers everything due, as the periodic jobs would. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -61,60 +57,56 @@ export interface TestServiceOptions {
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'cutover-test-'));
   const store = options.store ?? createSqlCutoverStore(createSqliteDriver(join(dir, 'store.sqlite')));
-  await store.migrate();
   const toggle = new FakeToggle();
   const clock = new ManualClock();
   clock.current = Date.now();
   const sink = new RecordingSink();
-  const metrics = createMetrics();
-  const formats = FORMATS;
-  const credentials: Record<Channel, EndpointCredentials> = {
-    legacy: options.credentials?.legacy ?? { secrets: [TEST_SECRET], allowUnsigned: false },
-    events: options.credentials?.events ?? { secrets: [TEST_SECRET], allowUnsigned: false },
+  // Validated as a user's would be, then the few values tests need beyond what an operator may set
+  // (deadlines of milliseconds, fractional seconds) laid over it.
+  const config: Config = {
+    ...loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error' }),
+    CUTOVER_GRACE_SECONDS: (options.graceMs ?? 120_000) / 1000,
+    CORRELATION_WINDOW_SECONDS: (options.windowMs ?? 900_000) / 1000,
+    BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 1024 * 1024,
+    ADMIN_TOKEN: options.adminToken,
+    DELIVERY_MAX_ATTEMPTS: options.maxAttempts ?? 3,
+    READINESS_MIN_OCCURRENCES: options.minOccurrences ?? 10,
+    READINESS_MIN_COVERAGE: 0.995,
+    READINESS_OBSERVATION_HOURS: 24,
+    WEBHOOK_TOLERANCE_SECONDS: 300,
+    ...(options.requestDeadlineMs === undefined ? {} : { REQUEST_DEADLINE_MS: options.requestDeadlineMs }),
+    ...(options.readyzTimeoutMs === undefined ? {} : { READYZ_TIMEOUT_MS: options.readyzTimeoutMs }),
   };
-  const processor = createWebhookProcessor({
-    store, metrics, clock, logger: silentLogger,
-    primaryChannels: primaryChannelsFromToggle(toggle, metrics),
-    legacyConsumer: () => legacyConsumerOn(toggle.definition()),
-    converters: options.converters ?? convertersByChannel(),
-    graceMs: options.graceMs ?? 120_000,
-    windowMs: options.windowMs ?? 900_000,
-  });
-  const delivery = createDeliveryWorker({ store, sink: options.downstream ?? sink, metrics, clock, logger: silentLogger, maxAttempts: options.maxAttempts ?? 3 });
-  const monitor = createCutoverMonitor({
-    store, toggle, metrics, clock, logger: silentLogger,
-    windowMs: options.windowMs ?? 900_000,
-    thresholds: { minCoverage: 0.995, minOccurrences: options.minOccurrences ?? 10, observationHours: 24 },
-    cacheMs: 0,
-  });
-  const app = createApp({
-    formats: formats.map((format) => ({
-      format,
-      authenticate: createWebhookAuthenticator({ credentials: credentials[format.channel], toleranceSeconds: 300, clock }),
-    })),
-    inbox: createInboxWriter(store),
-    store, toggle, metrics, clock, logger: silentLogger,
-    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
-    adminToken: options.adminToken,
-    warnings: [],
-    // Tests drive processing explicitly through settle(), so that each step is observable.
-    onStored: () => undefined,
-    cutoverReport: () => monitor.report(),
-    ...(options.requestDeadlineMs === undefined ? {} : { requestDeadlineMs: options.requestDeadlineMs }),
-    ...(options.readyzTimeoutMs === undefined ? {} : { readyzTimeoutMs: options.readyzTimeoutMs }),
+  const service = await createServices(config, {
+    logger: silentLogger,
+    clock,
+    toggle,
+    store,
+    sink: options.downstream ?? sink,
+    ...(options.converters ? { converters: options.converters } : {}),
+    credentials: {
+      legacy: options.credentials?.legacy ?? { secrets: [TEST_SECRET], allowUnsigned: false },
+      events: options.credentials?.events ?? { secrets: [TEST_SECRET], allowUnsigned: false },
+    },
+    readinessCacheMs: 0,
   });
   return {
-    app, store, toggle, clock, sink, metrics, processor, delivery, monitor,
+    app: service.app,
+    store,
+    toggle,
+    clock,
+    sink,
+    metrics: service.metrics,
+    processor: { drain: () => service.jobs.settle() },
+    delivery: { tick: () => service.jobs.deliver() },
+    monitor: service.monitor,
     async settle() {
-      await processor.drain();
-      await delivery.tick();
-      await monitor.tick();
+      await service.jobs.settle();
+      await service.jobs.deliver();
+      await service.jobs.observe();
     },
     async close() {
-      await processor.stop();
-      await delivery.stop();
-      await monitor.stop();
-      await store.close();
+      await service.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

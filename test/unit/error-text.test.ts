@@ -11,4 +11,9 @@ describe('errorText', () => {
     expect(errorText(new Error('downstream answered 503'))).toBe('Error: downstream answered 503');
     expect(errorText('plain')).toBe('plain');
   });
+
+  it('when a value that is not an Error is thrown or is a cause, then the dead letter shows its fields, not [object Object]', () => {
+    expect(errorText({ code: 'EDOWNSTREAM', status: 502 })).toBe("{ code: 'EDOWNSTREAM', status: 502 }");
+    expect(errorText(new Error('sink failed', { cause: { reason: 'quota' } }))).toBe("Error: sink failed — caused by: { reason: 'quota' }");
+  });
 });

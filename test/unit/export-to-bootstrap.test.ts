@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InMemStorageProvider, Unleash, type ClientFeaturesResponse } from 'unleash-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  exportToBootstrap,
-  parseUnleashExport,
-  type UnleashBootstrap,
-  type UnleashExport,
-} from '../../src/flags/export-to-bootstrap.js';
+import { exportToBootstrap, type UnleashBootstrap } from '../../src/flags/export-to-bootstrap.js';
+import { parseUnleashExport, type UnleashExport } from '../../src/flags/unleash-export-schema.js';
 
 const repoExport = (): UnleashExport =>
   parseUnleashExport(JSON.parse(readFileSync(new URL('../../flags/unleash-export.json', import.meta.url), 'utf8')));

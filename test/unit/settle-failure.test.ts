@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifySettleFailure } from '../../src/store/settle-failure.js';
+import { classifySettleFailure } from '../../src/ledger/settle-failure.js';
 
 const withCode = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
 

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqlCutoverStore } from '../../src/store/sql-cutover-store.js';
+import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import type { SqlDriver, SqlExecutor } from '../../src/store/sql-driver.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
-import type { CutoverStore } from '../../src/store/cutover-store.js';
+import type { CutoverStore } from '../../src/cutover-store.js';
 
 /**
  * A claim must read the next batch from its partial index in claim order. SQLite's planner, which has no

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createInboxWriter } from '../../src/webhooks/inbox-writer.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
-import type { AppendResult, CutoverStore, NewWebhook } from '../../src/store/cutover-store.js';
+import type { AppendResult, CutoverStore, NewWebhook } from '../../src/cutover-store.js';
 import { gateUntilReady, startStoreStartup } from '../../src/store/store-startup.js';
 import { isStoreUnavailable } from '../../src/store/store-unavailable.js';
 import { buildNewWebhook } from '../support/builders.js';

@@ -10,7 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './service-process.js';
+import { freePort } from '../../../tools/free-port.js';
 
 export interface PrivatePostgres {
   /** postgres://…/postgres on the private cluster. */

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort } from './service-process.js';
+import { freePort } from '../../../tools/free-port.js';
 
 export const UNLEASH_SERVER_VERSION = '8.2.0';
 
@@ -133,6 +133,7 @@ async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
     throw new Error(
       `PostgreSQL not reachable at ${PG_ADMIN_URL} (${error instanceof Error ? error.message : String(error)}); ` +
         'start it, e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+      { cause: error },
     );
   }
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStatCpu, parseProcessStat } from '../../scripts/bench/processes.js';
+import { parseProcStatCpu, parseProcessStat } from './proc-stat.js';
 
 // The bench's CPU budget reads /proc: a wrong field would print a plausible but meaningless ceiling.
 describe('the bench reading CPU from /proc', () => {

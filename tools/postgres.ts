@@ -1,5 +1,5 @@
 /**
- * Throwaway PostgreSQL databases for integration tests: one per test file, dropped at the end.
+ * Throwaway PostgreSQL databases, dropped at the end: one per integration test file, one per bench side and run.
  * The server is the local one (trust auth, user `postgres`) unless TEST_POSTGRES_ADMIN_URL names
  * another; if it is down: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.
  */
@@ -22,6 +22,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
     throw new Error(
       `PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL} (${String(error)}); ` +
         'start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+      { cause: error },
     );
   }
   try {

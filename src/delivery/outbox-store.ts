@@ -1,0 +1,101 @@
+/**
+ * The delivery outbox: one row per occurrence to deliver, queued in the same transaction that decided it,
+ * claimed with a lease, retried, dead-lettered. Its own SQL, on the one driver both databases share.
+ */
+import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
+import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
+import { durabilityOf } from '../store/sql-driver.js';
+
+export interface DueDelivery {
+  readonly occurrenceId: string;
+  readonly payload: string;
+  readonly attempts: number;
+}
+
+/** What an operator sees of a dead letter: ids and reasons, never the body (docs/security.md). */
+export interface DeadLetter {
+  readonly occurrenceId: string;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+export interface OutboxStore {
+  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  /** Marks deliveries accepted by the downstream, in one transaction. */
+  markDelivered(occurrenceIds: readonly string[], now: number): Promise<void>;
+  /** `nextAttemptAt` null: the delivery is dead-lettered. */
+  markDeliveryFailed(occurrenceId: string, error: string, nextAttemptAt: number | null): Promise<void>;
+  listDeadLetters(limit: number): Promise<DeadLetter[]>;
+  replayDeadLetters(now: number): Promise<number>;
+}
+
+/** Queues an occurrence's delivery inside the ledger's transaction: decided and queued commit together. */
+export async function enqueueDelivery(tx: SqlExecutor, occurrenceId: string, copy: RecordedCopy, reason: 'primary' | 'only-channel' | 'rescued', now: number) {
+  await tx.execute(
+    `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at)
+     VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (occurrence_id) DO NOTHING`,
+    [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now],
+  );
+}
+
+export function createOutboxStore(driver: SqlDriver): OutboxStore {
+  const { skipLocked } = driver;
+  const { redoable, claimIndex } = durabilityOf(driver);
+  return {
+    // Acknowledged, not redoable: what is claimed here leaves the process. Syncing this commit syncs every
+    // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
+    claimDueDeliveries(now, limit, leaseMs) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number }>(
+          `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
+             SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
+             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+             ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
+           RETURNING occurrence_id, payload, attempts, next_attempt_at`,
+          [now, limit, now + leaseMs],
+        );
+        rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
+        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts) }));
+      });
+    },
+
+    async markDelivered(occurrenceIds, now) {
+      if (occurrenceIds.length === 0) return;
+      await driver.transaction((tx) =>
+        tx.execute(
+          `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
+           WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+          [now, ...occurrenceIds],
+        ),
+      );
+    },
+
+    async markDeliveryFailed(occurrenceId, error, nextAttemptAt) {
+      await redoable((tx) =>
+        tx.execute(
+          `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
+             state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
+           WHERE occurrence_id = $1`,
+          [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt],
+        ),
+      );
+    },
+
+    listDeadLetters(limit) {
+      return driver.transaction(async (tx) => {
+        const rows = await tx.query<{ occurrence_id: string; attempts: number; last_error: string | null }>(
+          `SELECT occurrence_id, attempts, last_error FROM deliveries WHERE state = 'dead' ORDER BY created_at LIMIT $1`,
+          [limit],
+        );
+        return rows.map((r): DeadLetter => ({ occurrenceId: r.occurrence_id, attempts: Number(r.attempts), lastError: r.last_error }));
+      });
+    },
+
+    replayDeadLetters(now) {
+      return driver.transaction((tx) =>
+        tx.execute(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0 WHERE state = 'dead'`, [now]),
+      );
+    },
+
+  };
+}

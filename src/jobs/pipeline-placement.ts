@@ -1,0 +1,119 @@
+/**
+ * Where the work that follows a stored webhook runs, beside the store it runs on: on PostgreSQL (whose driver
+ * never blocks) or a store a test gives, on the service's thread; on the embedded store, on a background thread
+ * that owns the SQLite connection (background-handle.ts), because that driver is synchronous. Either way the same
+ * pipeline (pipeline.ts) and the same scheduler run.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { createSqlCutoverStore, type CutoverStore } from '../cutover-store.js';
+import type { DownstreamSink } from '../delivery/downstream-sink.js';
+import type { Channel } from '../domain/domain-event.js';
+import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
+import { isShiftable } from '../domain/shiftable-clock.js';
+import type { Converter } from '../formats/webhook-format.js';
+import { primaryChannelsFromToggle } from '../ledger/webhook-processor.js';
+import { exportWithThreadMetrics, type Metrics } from '../observability/metrics.js';
+import { createPostgresDriver } from '../store/postgres-driver.js';
+import { startBackgroundThread } from './background-handle.js';
+import { createPipeline, type PipelineJob, type PipelineSpec } from './pipeline.js';
+
+export interface PipelineOnItsStore {
+  readonly store: CutoverStore;
+  readonly description: { readonly store: string; readonly downstream: string };
+  /** A webhook was stored or put back in the queue: process soon. */
+  wake(): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Everything Prometheus reads from /metrics, the pipeline's counters included. */
+  exportMetrics(): Promise<string>;
+  /** One pass of a pipeline job, now. */
+  run(job: PipelineJob): Promise<number>;
+}
+
+export interface PipelineContext {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly toggle: ToggleReader;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The thread died: nothing can be stored any more. */
+  readonly onFatal?: ((error: Error) => void) | undefined;
+  /** Test seams (src/services.ts, ServiceOverrides). */
+  readonly sink?: DownstreamSink | undefined;
+  readonly converters?: Readonly<Partial<Record<Channel, Converter>>> | undefined;
+}
+
+function pipelineSpec(config: Config): PipelineSpec {
+  return {
+    graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
+    windowMs: config.CORRELATION_WINDOW_SECONDS * 1000,
+    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+    // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
+    deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
+    downstream: config.DOWNSTREAM_URL
+      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
+      : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
+  };
+}
+
+function postgresStore(config: Config, databaseUrl: string): CutoverStore {
+  return createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
+    connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  }));
+}
+
+/** The pipeline on this thread: PostgreSQL (its driver never blocks), or a store a test gives. */
+function inProcessPipeline({ config, metrics, toggle, logger, clock, sink, converters }: PipelineContext, store: CutoverStore, storeName: string): PipelineOnItsStore {
+  const pipeline = createPipeline({
+    store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock,
+    ...(sink ? { sink } : {}),
+    ...(converters ? { converters } : {}),
+  });
+  return {
+    store,
+    description: { store: storeName, downstream: pipeline.downstream },
+    wake: () => pipeline.wake(),
+    start: async () => pipeline.start(),
+    stop: () => pipeline.stop(),
+    exportMetrics: () => metrics.registry.metrics(),
+    run: (job) => pipeline.run(job),
+  };
+}
+
+function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, onFatal }: PipelineContext): PipelineOnItsStore {
+  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
+  const spec = pipelineSpec(config);
+  const thread = startBackgroundThread(
+    { sqlitePath, pipeline: spec, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
+    {
+      primaryChannels: primaryChannelsFromToggle(toggle, metrics),
+      legacyConsumer: () => legacyConsumerOn(toggle.definition()),
+      logger,
+      onFatal(error) {
+        logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });
+        onFatal?.(error);
+      },
+    },
+  );
+  return {
+    store: thread.store,
+    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}` },
+    // The thread wakes its processor itself when it stores or replays.
+    wake: () => undefined,
+    start: () => thread.startPipeline(),
+    stop: () => thread.stopPipeline(),
+    exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
+    run: (job) => thread.runJob(job),
+  };
+}
+
+/** The pipeline and its store, placed: a given store, else PostgreSQL when DATABASE_URL is set, else embedded. */
+export function placePipeline(context: PipelineContext, givenStore?: CutoverStore): PipelineOnItsStore {
+  const { config } = context;
+  if (givenStore) return inProcessPipeline(context, givenStore, 'given');
+  if (config.DATABASE_URL) return inProcessPipeline(context, postgresStore(config, config.DATABASE_URL), 'postgresql');
+  return backgroundThreadPipeline(context);
+}
