@@ -31,9 +31,11 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(2)}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const logger: Logger = {
+  debug: () => undefined,
   info: () => undefined,
   warn: (message) => say(`    (service warning: ${message})`),
   error: (message, fields) => say(`    (service error: ${message} ${JSON.stringify(fields ?? {})})`),
+  child: () => logger,
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'codat-cutover-demo-'));

@@ -4,7 +4,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createServices } from './services.js';
 import { createHttpServer } from './http/http-server.js';
-import { createJsonLogger } from './observability/json-logger.js';
+import { createPinoLogger } from './observability/json-logger.js';
 import { StartupError } from './writable-directory.js';
 
 async function main(): Promise<void> {
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createJsonLogger(config.LOG_LEVEL);
+  const logger = createPinoLogger(config.LOG_LEVEL);
   const service = await createServices(config, { logger, hooks: {
     // Requests already get 503 store_unavailable; a supervisor restarts a process that exits, not one that limps.
     onFatal: () => process.exit(1),
@@ -28,7 +28,13 @@ async function main(): Promise<void> {
   for (const warning of service.description.warnings as string[]) logger.warn(warning);
 
   // Slow or stalled clients are cut off (src/http/http-server.ts has the limits).
-  const server = createHttpServer(service.app).listen(config.PORT, config.HOST, () => {
+  const server = createHttpServer(service.app);
+  // Before listening: a port that cannot be had is one line and an exit, not an unhandled 'error' with a stack.
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    process.stderr.write(`codat-cutover failed to start: ${listenFailure(error, config.PORT, config.HOST)}\n`);
+    process.exit(1);
+  });
+  server.listen(config.PORT, config.HOST, () => {
     logger.info('codat-cutover listening', { port: config.PORT, host: config.HOST, ...service.description });
   });
   service.start();
@@ -49,6 +55,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Why the server could not listen, in the operator's words. */
+function listenFailure(error: NodeJS.ErrnoException, port: number, host: string): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `PORT ${port} on ${host} is already in use (another process listens there; stop it or set PORT)`;
+    case 'EACCES':
+      return `PORT ${port} on ${host} is not allowed for this user (ports below 1024 need privileges; set PORT)`;
+    case 'EADDRNOTAVAIL':
+      return `HOST ${host} is not an address of this machine (set HOST, e.g. 0.0.0.0)`;
+    default:
+      return `could not listen on ${host}:${port}: ${error.code ?? error.message}`;
+  }
 }
 
 main().catch((error: unknown) => {

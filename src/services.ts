@@ -15,7 +15,7 @@ import type { DownstreamSink } from './delivery/downstream-sink.js';
 import type { Converter } from './formats/webhook-format.js';
 import type { EndpointCredentials } from './webhooks/webhook-authenticator.js';
 import { createScheduler } from './jobs/scheduler.js';
-import { createJsonLogger } from './observability/json-logger.js';
+import { createPinoLogger, pinoOf } from './observability/json-logger.js';
 import type { CutoverMonitor } from './readiness/cutover-monitor.js';
 import { FORMATS } from './formats/index.js';
 import { createInboxWriter } from './webhooks/inbox-writer.js';
@@ -74,6 +74,16 @@ export interface ServiceHooks {
   readonly awaitStore?: boolean;
 }
 
+/** `host:port` of a PostgreSQL URL, never its credentials. */
+function databaseAddress(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname || 'localhost'}:${url.port || '5432'}`;
+  } catch {
+    return '(an unreadable DATABASE_URL)';
+  }
+}
+
 /** Before anything is opened: a folder the configuration writes to and cannot is one clear line, not a later crash. */
 function checkWritableFolders(config: Config): void {
   const inDataDir = [
@@ -88,7 +98,7 @@ function checkWritableFolders(config: Config): void {
 
 /** The one composition root: `npm start`, the tests, the demo and the bench all build the service here. */
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Service> {
-  const logger = overrides.logger ?? createJsonLogger(config.LOG_LEVEL);
+  const logger = overrides.logger ?? createPinoLogger(config.LOG_LEVEL);
   const clock = overrides.clock ?? systemClock;
   const hooks = overrides.hooks ?? {};
   checkWritableFolders(config);
@@ -116,6 +126,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       if (!config.DATABASE_URL && !overrides.store) await store.releaseLeases();
     },
     logger,
+    target: config.DATABASE_URL ? `PostgreSQL at ${databaseAddress(config.DATABASE_URL)} (DATABASE_URL)` : 'the embedded store (SQLite in DATA_DIR)',
     timeoutMs: config.STORE_START_TIMEOUT_SECONDS * 1000,
   });
   let stopping = false;
@@ -148,6 +159,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     formats: formats.map((format) => ({ format, authenticate: authenticatorFor(format.channel) })),
     inbox: createInboxWriter(requestStore),
     store: requestStore, toggle, metrics, logger, clock,
+    accessLog: pinoOf(logger),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     adminToken: config.ADMIN_TOKEN,
     metricsToken: config.METRICS_TOKEN,

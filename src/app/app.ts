@@ -19,6 +19,8 @@ import { requestDeadline } from '../http/request-deadline.js';
 import { createCutoverLoginRoutes, requireCutoverReader } from './cutover-session.js';
 import { createOperatorRoutes } from './operator-routes.js';
 import { serveOpenApi } from './openapi.js';
+import { accessLog } from '../http/access-log.js';
+import type { Logger as PinoLogger } from 'pino';
 
 export interface AppDeps {
   readonly formats: readonly { readonly format: WebhookFormat; readonly authenticate: WebhookAuthenticator }[];
@@ -27,6 +29,8 @@ export interface AppDeps {
   readonly toggle: ToggleReader;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Where the access log goes (src/http/access-log.ts); absent: none is written, request ids are still given. */
+  readonly accessLog?: PinoLogger | undefined;
   readonly clock: Clock;
   readonly bodyLimitBytes: number;
   readonly adminToken: string | undefined;
@@ -56,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.set('query parser', false);
+  app.use(accessLog(deps.accessLog));
   app.use(requestDeadline(deps.requestDeadlineMs ?? 10_000));
   const detectChannel = channelDetector(deps.formats.map((f) => f.format));
   // Signatures are computed over the exact bytes: the body is read raw, whatever its content type.
@@ -75,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
         clock: deps.clock,
         onStored: deps.onStored,
       }),
-      countUnreadableBodies(format.channel, deps.metrics),
+      countUnreadableBodies(format.channel, deps.metrics, deps.logger),
     );
   }
 

@@ -49,7 +49,7 @@ const deadLetters: Queue<DeadLetterSummary, DeadLetterDetail> = {
   filters: { type: { type: 'string' } },
   idOf: (e) => e.occurrenceId,
   line: (e) => `${e.occurrenceId}  ${e.type ?? '?'}  company ${e.companyId ?? '-'}  ${e.attempts} attempt(s)  since ${e.createdAt}\n    last error: ${e.lastError ?? '-'}`,
-  detail: (e) => `occurrenceId ${e.occurrenceId}\ntype         ${e.type ?? '?'}\ncompany      ${e.companyId ?? '-'}\nattempts     ${e.attempts}\nqueued at    ${e.createdAt}\nlast error   ${e.lastError ?? '-'}\npayload\n${prettyJson(e.payload)}`,
+  detail: (e) => `occurrenceId ${e.occurrenceId}\ntype         ${e.type ?? '?'}\ncompany      ${e.companyId ?? '-'}\nattempts     ${e.attempts}\nqueued at    ${e.createdAt}\nlast error   ${e.lastError ?? '-'}\npayload\n${JSON.stringify(e.payload, null, 2)}`,
 };
 
 const quarantine: Queue<QuarantineSummary, QuarantineDetail> = {

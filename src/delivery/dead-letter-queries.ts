@@ -16,8 +16,8 @@ export interface DeadLetterSummary {
 }
 
 export interface DeadLetterDetail extends DeadLetterSummary {
-  /** What the downstream would receive (JSON text). */
-  readonly payload: string;
+  /** What the downstream would receive, as the object it is (src/domain/delivery-payload.ts). */
+  readonly payload: Readonly<Record<string, unknown>>;
 }
 
 export interface DeadLetterQuery {
@@ -81,7 +81,7 @@ export function createDeadLetterQueries(driver: SqlDriver): DeadLetterQueries {
            WHERE d.state = 'dead' AND d.occurrence_id = $1`,
           [occurrenceId],
         );
-        return row ? { ...deadSummary(row), payload: row.payload } : null;
+        return row ? { ...deadSummary(row), payload: JSON.parse(row.payload) as Record<string, unknown> } : null;
       });
     },
 

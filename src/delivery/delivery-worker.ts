@@ -7,7 +7,7 @@ import { errorText } from './error-text.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DomainEventType } from '../domain/domain-event.js';
-import type { OutboxStore } from './outbox-store.js';
+import type { DueDelivery, OutboxStore } from './outbox-store.js';
 
 /**
  * The ledger's rescue of held occurrences, run on the delivery's beat (a rescue queues a delivery). A port,
@@ -16,7 +16,7 @@ import type { OutboxStore } from './outbox-store.js';
 export interface RescueDue {
   rescueDue(now: number, limit: number): Promise<readonly { readonly type: DomainEventType }[]>;
 }
-import type { DownstreamSink } from './downstream-sink.js';
+import { DownstreamRejected, type DownstreamSink } from './downstream-sink.js';
 
 export interface DeliveryWorker {
   /**
@@ -47,17 +47,28 @@ export function createDeliveryWorker(deps: {
   const batchSize = deps.batchSize ?? 50;
   const leaseMs = deps.leaseMs ?? 120_000;
 
-  /** Sends one delivery; failures are recorded at once, successes are returned to be marked together. */
-  async function attempt(occurrenceId: string, payload: string, previousAttempts: number): Promise<string | null> {
+  /**
+   * Sends one delivery; failures are recorded at once, successes are returned to be marked together.
+   * A refusal the downstream will repeat (statusVerdict's `dead-letter`) is dead-lettered at once; a
+   * `Retry-After` sets the next attempt instead of the backoff.
+   */
+  async function attempt({ occurrenceId, payload, attempts: previousAttempts, requestId }: DueDelivery): Promise<string | null> {
+    const log = logger.child({ occurrenceId, ...(requestId ? { requestId } : {}) });
+    const attempts = previousAttempts + 1;
     try {
-      await sink.deliver(payload, occurrenceId);
+      const receipt = await sink.deliver(payload, occurrenceId);
+      log.info('delivered', { attempts, ...(receipt ? { status: receipt.status } : {}) });
       return occurrenceId;
     } catch (error) {
-      const attempts = previousAttempts + 1;
-      const dead = attempts >= maxAttempts;
-      await store.markDeliveryFailed(occurrenceId, errorText(error), dead ? null : clock.now() + backoffMs(attempts));
+      const refused = error instanceof DownstreamRejected;
+      const dead = attempts >= maxAttempts || (refused && error.verdict === 'dead-letter');
+      const waitMs = refused && error.retryAfterMs !== null ? error.retryAfterMs : backoffMs(attempts);
+      const text = errorText(error);
+      await store.markDeliveryFailed(occurrenceId, text, dead ? null : clock.now() + waitMs);
       metrics.deliveries.inc({ outcome: dead ? 'dead' : 'failed' });
-      if (dead) logger.error('delivery dead-lettered', { occurrenceId, attempts, error: errorText(error) });
+      const fields = { attempts, maxAttempts, ...(refused ? { status: error.status } : {}), error: text };
+      if (dead) log.error('delivery dead-lettered', fields);
+      else log.warn('delivery attempt failed; will retry', { ...fields, retryInMs: waitMs });
       return null;
     }
   }
@@ -68,7 +79,7 @@ export function createDeliveryWorker(deps: {
     while (!signal?.aborted) {
       const due = await store.claimDueDeliveries(clock.now(), batchSize, leaseMs);
       if (due.length === 0) return attempted;
-      const delivered = (await Promise.all(due.map((d) => attempt(d.occurrenceId, d.payload, d.attempts)))).filter((id): id is string => id !== null);
+      const delivered = (await Promise.all(due.map((d) => attempt(d)))).filter((id): id is string => id !== null);
       // One transaction for the batch: a sync per delivery would cap throughput on the embedded store.
       await store.markDelivered(delivered, clock.now());
       metrics.deliveries.inc({ outcome: 'delivered' }, delivered.length);

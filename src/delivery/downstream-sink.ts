@@ -1,24 +1,72 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+
+/** How the downstream took a delivery it accepted (an HTTP status), when it says. */
+export interface DeliveryReceipt {
+  readonly status: number;
+}
 
 /** The existing system. `deliver` resolves when it accepted the event and throws otherwise. */
 export interface DownstreamSink {
   readonly description: string;
-  deliver(payload: string, idempotencyKey: string): Promise<void>;
+  deliver(payload: string, idempotencyKey: string): Promise<DeliveryReceipt | void>;
+}
+
+/**
+ * What one HTTP status means for a delivery (docs/http-api.md has the table):
+ * - 2xx, and 409: delivered (a 409 answers an `Idempotency-Key` the downstream has already seen);
+ * - 408, 425, 429, 5xx: the downstream may take it later: retried with backoff, or when `Retry-After` says;
+ * - 3xx: retried like an outage (redirects are never followed; the operator fixes DOWNSTREAM_URL meanwhile);
+ * - any other 4xx (400, 401, 403, 404, 410, 413, 422 …): it will never be taken as it is: dead-lettered at once.
+ */
+export type StatusVerdict = 'delivered' | 'retry' | 'dead-letter';
+
+const RETRIED_CLIENT_ERRORS = new Set([408, 425, 429]);
+
+export function statusVerdict(status: number): StatusVerdict {
+  if ((status >= 200 && status < 300) || status === 409) return 'delivered';
+  if (status >= 400 && status < 500 && !RETRIED_CLIENT_ERRORS.has(status)) return 'dead-letter';
+  return 'retry';
+}
+
+/** A `Retry-After` beyond this is taken as this: a downstream cannot park a delivery for days. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** `Retry-After` as a wait in ms from `now` (RFC 9110: delay-seconds or an HTTP date), bounded; null when absent or unreadable. */
+export function retryAfterMs(header: string | null, now: number): number | null {
+  if (header === null) return null;
+  const text = header.trim();
+  let wait: number;
+  if (/^\d+$/.test(text)) wait = Number(text) * 1000;
+  else {
+    // An HTTP date names its day and month; anything else (e.g. `-5`) is unreadable, not a date.
+    const at = /[A-Za-z]/.test(text) ? Date.parse(text) : Number.NaN;
+    if (Number.isNaN(at)) return null;
+    wait = at - now;
+  }
+  return Math.min(Math.max(0, wait), MAX_RETRY_AFTER_MS);
 }
 
 export class DownstreamRejected extends Error {
+  readonly verdict: StatusVerdict;
   constructor(
     readonly status: number,
     /** For a 3xx: where the downstream pointed, so that a misconfigured DOWNSTREAM_URL shows in the dead letter. */
     readonly location: string | null = null,
+    /** The downstream's `Retry-After`, in ms from when it answered. */
+    readonly retryAfterMs: number | null = null,
   ) {
+    const verdict = statusVerdict(status);
     super(
-      location === null
-        ? `downstream answered HTTP ${status}`
-        : `downstream answered HTTP ${status} redirecting to ${location}: redirects are not followed, set DOWNSTREAM_URL to the final address`,
+      location !== null
+        ? `downstream answered HTTP ${status} redirecting to ${location}: redirects are not followed, set DOWNSTREAM_URL to the final address`
+        : verdict === 'dead-letter'
+          ? `downstream answered HTTP ${status}: refused as it is, not retried`
+          : `downstream answered HTTP ${status}${retryAfterMs === null ? '' : ` (Retry-After: ${Math.round(retryAfterMs / 1000)} s)`}`,
     );
     this.name = 'DownstreamRejected';
+    this.verdict = verdict;
   }
 }
 
@@ -37,19 +85,42 @@ function redirectTarget(location: string | null, url: string): string {
   return target.length > MAX_LOCATION_LENGTH ? `${target.slice(0, MAX_LOCATION_LENGTH)}…` : target;
 }
 
+export interface HttpSinkOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** `codat-cutover/<version>`: the downstream can tell this service's requests from anyone's. */
+  readonly userAgent: string;
+  /** DOWNSTREAM_SECRET (`whsec_…`): each delivery is signed with Standard Webhooks, as Codat signs its webhooks. */
+  readonly secret?: string | undefined;
+  readonly now?: () => number;
+}
+
 /**
- * POSTs one JSON event per request; 2xx means delivered. A redirect is never followed: `fetch`
- * would follow a 301/302/303 as a GET without the body, and the landing page's 200 would count
- * as delivered while the event was lost. Every 3xx is a failed attempt, retried and in the end
- * dead-lettered like any other, with the status and the `Location` in its error.
+ * POSTs one JSON event per request; what each status means is `statusVerdict`'s. A redirect is never
+ * followed: `fetch` would follow a 301/302/303 as a GET without the body, and the landing page's 200
+ * would count as delivered while the event was lost. Every 3xx is a failed attempt, retried and in the
+ * end dead-lettered like an outage, with the status and the `Location` in its error.
+ *
+ * Signed (DOWNSTREAM_SECRET): `webhook-id` is the occurrence id (the same as `Idempotency-Key`, the same on
+ * every attempt), `webhook-timestamp` the attempt's time, `webhook-signature` over id, timestamp and body.
  */
-export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
+export function createHttpSink(options: HttpSinkOptions): DownstreamSink {
+  const { url, timeoutMs, userAgent } = options;
+  const signer = options.secret === undefined ? null : new Webhook(options.secret);
+  const now = options.now ?? Date.now;
   return {
     description: url,
     async deliver(payload, idempotencyKey) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, 'user-agent': userAgent };
+      if (signer) {
+        const at = new Date(now());
+        headers['webhook-id'] = idempotencyKey;
+        headers['webhook-timestamp'] = String(Math.floor(at.getTime() / 1000));
+        headers['webhook-signature'] = signer.sign(idempotencyKey, at, payload);
+      }
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        headers,
         body: payload,
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
@@ -59,7 +130,10 @@ export function createHttpSink(url: string, timeoutMs: number): DownstreamSink {
       if (response.status >= 300 && response.status < 400) {
         throw new DownstreamRejected(response.status, redirectTarget(response.headers.get('location'), url));
       }
-      if (!response.ok) throw new DownstreamRejected(response.status);
+      if (statusVerdict(response.status) !== 'delivered') {
+        throw new DownstreamRejected(response.status, null, retryAfterMs(response.headers.get('retry-after'), now()));
+      }
+      return { status: response.status };
     },
   };
 }

@@ -10,6 +10,8 @@ export interface DueDelivery {
   readonly occurrenceId: string;
   readonly payload: string;
   readonly attempts: number;
+  /** The request that brought the delivered copy, when known: the delivery's log lines carry it. */
+  readonly requestId?: string;
 }
 
 /** What an operator sees of a dead letter: ids and reasons, never the body (docs/security.md). */
@@ -32,9 +34,9 @@ export interface OutboxStore {
 /** Queues an occurrence's delivery inside the ledger's transaction: decided and queued commit together. */
 export async function enqueueDelivery(tx: SqlExecutor, occurrenceId: string, copy: RecordedCopy, reason: 'primary' | 'only-channel' | 'rescued', now: number) {
   await tx.execute(
-    `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at)
-     VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (occurrence_id) DO NOTHING`,
-    [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now],
+    `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at, request_id)
+     VALUES ($1, $2, 'pending', $3, $3, $4) ON CONFLICT (occurrence_id) DO NOTHING`,
+    [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now, copy.requestId ?? null],
   );
 }
 
@@ -46,16 +48,16 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
     // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
     claimDueDeliveries(now, limit, leaseMs) {
       return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number }>(
+        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
           `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
              SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
              WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
              ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
-           RETURNING occurrence_id, payload, attempts, next_attempt_at`,
+           RETURNING occurrence_id, payload, attempts, next_attempt_at, request_id`,
           [now, limit, now + leaseMs],
         );
         rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
-        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts) }));
+        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts), ...(r.request_id ? { requestId: r.request_id } : {}) }));
       });
     },
 

@@ -21,6 +21,8 @@ export interface RecordedCopy {
   readonly event: DomainEvent;
   readonly source: WebhookSource;
   readonly arrivedAt: number;
+  /** The request that brought this copy (src/http/access-log.ts): a rescued delivery logs it too. */
+  readonly requestId?: string;
 }
 
 export function toDeliveryPayload(occurrenceId: string, copy: RecordedCopy, reason: DeliveryReason): DeliveryPayload {

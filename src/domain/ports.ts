@@ -56,7 +56,10 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger whose every line carries `bindings` too (a request id, an occurrence id). */
+  child(bindings: Record<string, unknown>): Logger;
 }

@@ -15,6 +15,8 @@ export interface BackgroundSpec {
   readonly pipeline?: PipelineSpec;
   /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
   readonly clockOffset?: SharedArrayBuffer;
+  /** LOG_LEVEL: the thread's lines are forwarded to the service thread's logger; debug ones only when asked for. */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'runJob' | 'metrics' | 'shutdown';
@@ -34,7 +36,7 @@ export type FromBackground =
   | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: { readonly name: string; readonly message: string } }
   /** The toggle lives on the service's thread: the processor asks it before settling a batch. */
   | { readonly kind: 'primaries'; readonly id: number; readonly companyIds: readonly (string | null)[] }
-  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Record<string, unknown> };
+  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Record<string, unknown> };
 
 /**
  * A `LedgerPolicy` callback cannot cross threads: each event's primary channel is read before the

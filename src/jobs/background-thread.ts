@@ -31,10 +31,17 @@ type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion }
 type Send = (message: FromBackground) => void;
 
 /** The thread's logger: every line goes to the service thread's logger. */
-function forwardingLogger(send: Send): Logger {
-  const forward = (level: 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
-    send({ kind: 'log', level, message, ...(fields ? { fields } : {}) });
-  return { info: forward('info'), warn: forward('warn'), error: forward('error') };
+function forwardingLogger(send: Send, debug: boolean, bindings: Record<string, unknown> = {}): Logger {
+  const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+    send({ kind: 'log', level, message, fields: { ...bindings, ...fields } });
+  return {
+    // Not sent at all below LOG_LEVEL=debug: a message per webhook across threads would cost the pipeline.
+    debug: debug ? forward('debug') : () => undefined,
+    info: forward('info'),
+    warn: forward('warn'),
+    error: forward('error'),
+    child: (more) => forwardingLogger(send, debug, { ...bindings, ...more }),
+  };
 }
 
 function run(): void {
@@ -57,7 +64,7 @@ function run(): void {
   // Counters only: the process figures are the service thread's (one process).
   const metrics = createMetrics(new Registry(), { processMetrics: false });
   const pipeline = spec.pipeline
-    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send, spec.logLevel === 'debug'), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
     : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;

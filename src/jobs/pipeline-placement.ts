@@ -4,6 +4,7 @@
  * that owns the SQLite connection (background-handle.ts), because that driver is synchronous. Either way the same
  * pipeline (pipeline.ts) and the same scheduler run.
  */
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { createSqlCutoverStore, type CutoverStore } from '../cutover-store.js';
@@ -44,6 +45,11 @@ export interface PipelineContext {
   readonly converters?: Readonly<Partial<Record<Channel, Converter>>> | undefined;
 }
 
+/** `codat-cutover/<version>` from package.json (two levels above this file, in src/ and in dist/ alike). */
+function userAgent(): string {
+  return `codat-cutover/${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
+}
+
 function pipelineSpec(config: Config): PipelineSpec {
   return {
     graceMs: config.CUTOVER_GRACE_SECONDS * 1000,
@@ -52,7 +58,7 @@ function pipelineSpec(config: Config): PipelineSpec {
     // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
     deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
     downstream: config.DOWNSTREAM_URL
-      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS }
+      ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, userAgent: userAgent(), secret: config.DOWNSTREAM_SECRET }
       : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },
   };
 }

@@ -4,7 +4,7 @@
  * and the service thread (PostgreSQL) build exactly the same thing.
  */
 import { createDeliveryWorker } from '../delivery/delivery-worker.js';
-import { createHttpSink, createJsonLinesSink, type DownstreamSink } from '../delivery/downstream-sink.js';
+import { createHttpSink, createJsonLinesSink, type DownstreamSink, type HttpSinkOptions } from '../delivery/downstream-sink.js';
 import type { Converter } from '../formats/webhook-format.js';
 import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
@@ -23,7 +23,7 @@ export interface PipelineSpec {
   readonly windowMs: number;
   readonly maxAttempts: number;
   readonly deliveryLeaseMs: number;
-  readonly downstream: { readonly url: string; readonly timeoutMs: number } | { readonly file: string };
+  readonly downstream: HttpSinkOptions | { readonly file: string };
 }
 
 /** The pipeline's jobs, by what they do. */
@@ -62,7 +62,7 @@ export function createPipeline(deps: {
     graceMs: spec.graceMs,
     windowMs: spec.windowMs,
   });
-  const sink = deps.sink ?? ('url' in spec.downstream ? createHttpSink(spec.downstream.url, spec.downstream.timeoutMs) : createJsonLinesSink(spec.downstream.file));
+  const sink = deps.sink ?? ('url' in spec.downstream ? createHttpSink(spec.downstream) : createJsonLinesSink(spec.downstream.file));
   const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });
   // Made at each start: a stopped scheduler stays stopped.
   let scheduler: Scheduler | null = null;

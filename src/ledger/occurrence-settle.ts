@@ -97,7 +97,7 @@ export async function settleEvent(dialect: Dialect, tx: SqlExecutor, webhook: St
   const placement = placementOf(event.occurredAt, arrivedAt);
   const qualifiers = qualifiersOf(event);
   const { id, row } = await findOccurrence(dialect, tx, event, { placement, qualifiers, sourceType: source.type }, channel, policy, webhook, index);
-  const copy: RecordedCopy = { event, source, arrivedAt };
+  const copy: RecordedCopy = { event, source, arrivedAt, ...(webhook.requestId ? { requestId: webhook.requestId } : {}) };
   const otherSeenAt = row ? row[seenColumn(otherChannel(channel))] : null;
   const otherCopy = row?.[copyColumn(otherChannel(channel))];
   const primary = policy.primaryFor(event.companyId);

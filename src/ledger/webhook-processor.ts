@@ -89,7 +89,17 @@ export function createWebhookProcessor(deps: {
     return converter(body);
   }
 
+  /** Debug lines by request id and occurrence id: with the receiver's and the delivery's, a webhook's whole life. */
+  function logSettled(webhook: StoredWebhook, result: SettleResult): void {
+    const log = webhook.requestId ? logger.child({ requestId: webhook.requestId }) : logger;
+    log.debug('webhook converted', { inboxId: webhook.inboxId, channel: webhook.channel, state: result.state, detail: result.detail, copies: result.copies.length });
+    for (const copy of result.copies) {
+      log.debug('occurrence decided', { occurrenceId: copy.occurrenceId, type: copy.type, channel: copy.channel, action: copy.action, reason: copy.reason });
+    }
+  }
+
   function count(webhook: StoredWebhook, result: SettleResult, conversion: Conversion | undefined): void {
+    logSettled(webhook, result);
     if (result.state === 'unrecognised') metrics.unrecognised.inc({ channel: webhook.channel });
     if (result.detail === 'contracted') {
       // Counted from what settled, so a batch that rolls back and is claimed again is not counted twice.

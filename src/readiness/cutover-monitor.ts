@@ -4,7 +4,7 @@
  * the toggle's definition into gauges so a dashboard can show it over time.
  */
 import { carriageOf } from '../domain/domain-event.js';
-import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
+import { NEW_EVENT_TYPES_TOGGLE, legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '../domain/ports.js';
 import { VERDICTS, judgeReadiness, type Readiness, type ReadinessThresholds } from '../domain/readiness.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CutoverDetailsQuery } from './cutover-details-query.js';
@@ -30,7 +30,7 @@ export function createCutoverMonitor(deps: {
   thresholds: ReadinessThresholds;
   cacheMs?: number;
 }): CutoverMonitor {
-  const { store, toggle, metrics, clock, windowMs, thresholds } = deps;
+  const { store, toggle, metrics, clock, logger, windowMs, thresholds } = deps;
   const cacheMs = deps.cacheMs ?? 5000;
   let cached: { at: number; readiness: Readiness } | null = null;
   let lastDefinition: string | null = null;
@@ -52,7 +52,14 @@ export function createCutoverMonitor(deps: {
     metrics.toggleRolloutPercent.set(definition.rolloutPercent);
     metrics.legacyConsumerEnabled.set(legacyConsumerOn(definition) ? 1 : 0);
     const fingerprint = `${definition.enabled}|${definition.rolloutPercent}|${legacyConsumerOn(definition)}`;
-    if (lastDefinition !== null && fingerprint !== lastDefinition) metrics.toggleChanges.inc();
+    if (lastDefinition !== null && fingerprint !== lastDefinition) {
+      metrics.toggleChanges.inc();
+      const [enabled, rolloutPercent, legacyConsumer] = lastDefinition.split('|');
+      logger.info('toggle changed', {
+        toggle: NEW_EVENT_TYPES_TOGGLE, enabled: definition.enabled, rolloutPercent: definition.rolloutPercent, legacyConsumer: legacyConsumerOn(definition),
+        previous: { enabled: enabled === 'true', rolloutPercent: Number(rolloutPercent), legacyConsumer: legacyConsumer === 'true' },
+      });
+    }
     lastDefinition = fingerprint;
   }
 

@@ -69,6 +69,20 @@ async function occurredAtNotNull(db: Kysely<unknown>, dialect: Dialect): Promise
 }
 
 /**
+ * `deliveries.request_id`: the request that brought the delivered copy, so the delivery's log lines carry its id.
+ * Nullable: deliveries made before it have none. Briefly the column was added by the statement list itself, so
+ * a database made then already has it: the step adds it only where it is missing.
+ */
+async function deliveriesRequestId(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS request_id TEXT`.execute(db);
+    return;
+  }
+  const { rows } = await sql`SELECT 1 AS found FROM pragma_table_info('deliveries') WHERE name = 'request_id'`.execute(db);
+  if (rows.length === 0) await sql`ALTER TABLE deliveries ADD COLUMN request_id TEXT`.execute(db);
+}
+
+/**
  * The steps, by name. Kysely runs them in the order of their names, so every name starts with its
  * four-digit number.
  */
@@ -76,7 +90,8 @@ export function schemaMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_baseline': { up: (db) => applyBaseline(db, dialect) },
     '0002_occurrences_occurred_at_not_null': { up: (db) => occurredAtNotNull(db, dialect) },
-    // The next change to the schema goes here, as `0003_…`: for a new column, `ALTER TABLE … ADD COLUMN …`
-    // (no IF NOT EXISTS needed: a step runs once), with whatever back-fill it needs in the same step.
+    '0003_deliveries_request_id': { up: (db) => deliveriesRequestId(db, dialect) },
+    // The next change to the schema goes here, as `0004_…`: for a new column, `ALTER TABLE … ADD COLUMN …`
+    // (a step runs once), with whatever back-fill it needs in the same step.
   };
 }

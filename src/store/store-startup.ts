@@ -24,6 +24,8 @@ export interface StoreStartup {
 export interface StoreStartupOptions {
   readonly prepare: () => Promise<void>;
   readonly logger: Logger;
+  /** What is waited for, as the operator knows it: `PostgreSQL at db:5432 (DATABASE_URL)`. Default: `the store`. */
+  readonly target?: string;
   /** How long to keep trying before giving up. */
   readonly timeoutMs: number;
   /** First pause between attempts; doubles up to `maxDelayMs`. */
@@ -33,6 +35,7 @@ export interface StoreStartupOptions {
 
 export function startStoreStartup(options: StoreStartupOptions): StoreStartup {
   const { prepare, logger, timeoutMs } = options;
+  const target = options.target ?? 'the store';
   const maxDelayMs = options.maxDelayMs ?? 5000;
   let status: StoreStartupStatus = { state: 'waiting', attempts: 0, lastError: null };
   let cancelled = false;
@@ -53,7 +56,7 @@ export function startStoreStartup(options: StoreStartupOptions): StoreStartup {
       if (cancelled) throw new StoreUnavailableError('start-up was cancelled');
       try {
         await prepare();
-        if (attempts > 1) logger.info('the store is ready', { attempts });
+        if (attempts > 1) logger.info(`${target} is ready`, { attempts });
         status = { state: 'ready' };
         return;
       } catch (error) {
@@ -61,11 +64,14 @@ export function startStoreStartup(options: StoreStartupOptions): StoreStartup {
         const left = giveUpAt - Date.now();
         if (left <= 0) {
           status = { state: 'failed', attempts, lastError };
-          logger.error('the store did not become ready in time; giving up', { attempts, timeoutMs, error: lastError });
-          throw new StoreUnavailableError(`the store did not become ready within ${timeoutMs} ms: ${lastError}`, { cause: error });
+          logger.error(`${target} did not become ready within ${Math.round(timeoutMs / 1000)} s; giving up`, { attempts, timeoutMs, error: lastError });
+          throw new StoreUnavailableError(`${target} did not become ready within ${timeoutMs} ms: ${lastError}`, { cause: error });
         }
         status = { state: 'waiting', attempts, lastError };
-        logger.warn('waiting for the store; webhooks are answered 503 until it is ready', { attempts, retryInMs: Math.min(delay, left), error: lastError });
+        const secondsOf = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+        logger.warn(`waiting for ${target} (attempt ${attempts}, next in ${secondsOf(Math.min(delay, left))}, giving up in ${secondsOf(left)}): ${lastError}; webhooks are answered 503 until it is ready`, {
+          attempts, retryInMs: Math.min(delay, left), giveUpInMs: left, error: lastError,
+        });
         await pause(Math.min(delay, left));
         delay = Math.min(delay * 2, maxDelayMs);
       }

@@ -33,6 +33,8 @@ export interface StoredWebhook {
   readonly dedupeKey: string;
   readonly receivedAt: number;
   readonly body: Buffer;
+  /** The id of the request that brought it (src/http/access-log.ts), when it was recorded. */
+  readonly requestId?: string;
 }
 
 export interface QuarantinedWebhook {
@@ -115,17 +117,22 @@ export function createInboxStore(driver: SqlDriver): InboxStore {
     },
 
     claimPending(now, limit, leaseMs) {
+      // The request id the receiver kept among the headers (src/webhooks/webhook-receiver.ts).
+      const requestIdOfHeaders = driver.dialect === 'postgres' ? `(headers::json ->> 'x-request-id') AS request_id` : `json_extract(headers, '$."x-request-id"') AS request_id`;
       return redoable(async (tx) => {
         // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL
         // writes on SQLite); RETURNING has no order, so the oldest-first order is restored here.
-        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer }>(
+        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
           `UPDATE inbox SET claimed_until = $3 WHERE id IN (
              SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
-           RETURNING id, channel, endpoint, dedupe_key, received_at, body`,
+           RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
           [now, limit, now + leaseMs],
         );
         rows.sort((a, b) => Number(a.id) - Number(b.id));
-        return rows.map((r) => ({ inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body) }));
+        return rows.map((r): StoredWebhook => ({
+          inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body),
+          ...(r.request_id ? { requestId: r.request_id } : {}),
+        }));
       });
     },
 

@@ -22,6 +22,15 @@ import { deadlineOf } from '../http/request-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from './inbox-store.js';
 import type { InboxWriter } from './inbox-writer.js';
+import { REQUEST_ID_HEADER } from '../http/access-log.js';
+
+/** The id src/http/access-log.ts gave the request (a fresh one when the route runs without it, in a unit test). */
+function requestIdFor(req: { id?: unknown; headers: Record<string, unknown> }): string {
+  if (typeof req.id === 'string') return req.id;
+  if (typeof req.id === 'number') return String(req.id);
+  const header = req.headers[REQUEST_ID_HEADER];
+  return typeof header === 'string' ? header : 'none';
+}
 
 /** The headers kept with each webhook for audit and re-verification (never `Authorization`). */
 export const AUDIT_HEADERS = [
@@ -138,8 +147,12 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
 
   return async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const requestId = requestIdFor(req);
+    const log = deps.logger.child({ requestId });
+    log.debug('webhook received', { endpoint, bytes: raw.length });
     const auth = deps.authenticate(req.headers, raw);
     if (!auth.ok) {
+      log.warn('webhook refused', { endpoint, status: 401, reason: auth.reason });
       // Never stored, never parsed: an unauthenticated sender costs one HMAC and one counter.
       metrics.authFailures.inc({ endpoint, reason: auth.reason });
       metrics.webhooks.inc({ endpoint, outcome: 'unauthorized' });
@@ -154,7 +167,7 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
       // for a day, so setting CODAT_LEGACY_SECRET then loses nothing (docs/security.md).
       metrics.authFailures.inc({ endpoint, reason: 'credential_not_allowed_for_format' });
       metrics.webhooks.inc({ endpoint, outcome: 'unauthorized' });
-      deps.logger.warn('refused a new-format body authenticated only by the static legacy Authorization; Codat signs new-format bodies, set CODAT_LEGACY_SECRET if it sends them here', { endpoint });
+      log.warn('refused a new-format body authenticated only by the static legacy Authorization; Codat signs new-format bodies, set CODAT_LEGACY_SECRET if it sends them here', { endpoint, status: 403, reason: 'credential_not_allowed_for_format' });
       throw new HttpError(403, 'credential_not_allowed_for_format', 'The legacy Authorization header admits legacy-format bodies only; this body needs a signature.');
     }
     const headers: Record<string, string> = {};
@@ -162,6 +175,8 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
+    // The processing and the delivery run later, maybe on another thread: they read the id from here.
+    headers[REQUEST_ID_HEADER] = requestId;
     const webhook: NewWebhook = {
       channel,
       endpoint,
@@ -177,11 +192,14 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     try {
       stored = await deps.inbox.write(webhook, deadlineOf(req));
     } catch (error) {
-      deps.logger.error('could not store a webhook; answering 503 so Codat retries', { endpoint, error: String(error) });
+      log.error('could not store a webhook; answering 503 so Codat retries', { endpoint, status: 503, reason: 'store_unavailable', error: String(error) });
       metrics.webhooks.inc({ endpoint, outcome: 'store_unavailable' });
       throw new HttpError(503, 'store_unavailable', 'The webhook could not be stored; retry later.', { 'retry-after': '5' });
     }
     if (stored.status === 'duplicate') metrics.duplicates.inc({ channel, layer: 'transport' });
+    log.debug(stored.status === 'stored' ? 'webhook stored' : 'webhook already stored (redelivery)', {
+      endpoint, channel, dedupeKey: webhook.dedupeKey, ...(stored.status === 'stored' ? { inboxId: stored.inboxId } : {}), ...(parsed.ok ? {} : { reason: parsed.code }),
+    });
     // Stored after the deadline had answered 503: Codat's retry will find it stored and hear `duplicate`.
     if (res.headersSent) {
       deps.onStored();
@@ -212,10 +230,13 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
  * authenticated (too large, aborted, unsupported encoding) by endpoint and outcome, then hands
  * the error on to the error handler, which answers it.
  */
-export function countUnreadableBodies(endpoint: Channel, metrics: Metrics): ErrorRequestHandler {
-  return (error: unknown, _req, _res, next) => {
+export function countUnreadableBodies(endpoint: Channel, metrics: Metrics, logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, _res, next) => {
     const refused = error instanceof HttpError ? null : bodyReadFailure(error);
-    if (refused) metrics.webhooks.inc({ endpoint, outcome: refused.code });
+    if (refused) {
+      metrics.webhooks.inc({ endpoint, outcome: refused.code });
+      logger.warn('webhook refused', { requestId: requestIdFor(req), endpoint, status: refused.status, reason: refused.code });
+    }
     next(error);
   };
 }

@@ -61,7 +61,7 @@ describe('a downstream that redirects', () => {
   for (const status of [301, 302, 303, 307, 308]) {
     it(`when the downstream answers ${status}, then nothing counts as delivered, the redirect is not followed, and the dead letter names the status and the Location`, async () => {
       downstream = await startRedirectingDownstream(status);
-      service = await buildTestService({ downstream: createHttpSink(downstream.url, 5000), maxAttempts: 2 });
+      service = await buildTestService({ downstream: createHttpSink({ url: downstream.url, timeoutMs: 5000, userAgent: 'codat-cutover/test' }), maxAttempts: 2 });
       const body = sampleText('legacy-SyncCompleted');
       const accepted = await request(service.app).post('/webhooks/codat/legacy').set(signedHeaders(body, { timestampMs: service.clock.now() })).send(body);
       expect(accepted.status).toBe(202);

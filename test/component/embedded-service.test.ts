@@ -31,6 +31,8 @@ describe('the embedded service, with its pipeline on the background thread', () 
   let service: Service | undefined;
   const logged: { level: string; message: string }[] = [];
   const logger: Logger = {
+    debug: () => undefined,
+    child: () => logger,
     info: (message) => void logged.push({ level: 'info', message }),
     warn: (message) => void logged.push({ level: 'warn', message }),
     error: (message) => void logged.push({ level: 'error', message }),

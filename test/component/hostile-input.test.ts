@@ -739,8 +739,9 @@ describe('forged, stale, future and replayed requests', () => {
     const signedToo = freshLegacyBody();
     expect((await post(h, LEGACY, signedToo, { ...sign(h, signedToo), authorization: LEGACY_AUTH })).status).toBe(202);
     const stored = (await h.inbox()).map((row) => JSON.parse(row.headers) as Record<string, string>);
-    expect(stored[0]).toEqual({ 'content-type': 'application/json', 'x-codat-clientid': 'client-1' });
-    expect(Object.keys(stored[1]!).sort()).toEqual(['content-type', 'webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    // The request id is kept too, so the later stages log it (src/http/access-log.ts).
+    expect(stored[0]).toEqual({ 'content-type': 'application/json', 'x-codat-clientid': 'client-1', 'x-request-id': expect.any(String) });
+    expect(Object.keys(stored[1]!).sort()).toEqual(['content-type', 'webhook-id', 'webhook-signature', 'webhook-timestamp', 'x-request-id']);
     for (const row of await h.inbox()) expect(row.headers).not.toMatch(/authorization|legacy-static|cookie|session/i);
     await h.settle();
     expect(h.sink.deliveries).toHaveLength(2);

@@ -215,7 +215,7 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
       const [occurrence] = occurrences(15_2, 1);
       const copy = occurrence!.copies[0]!;
       expect(await send(service, copy)).toMatchObject({ status: 503, code: 'store_unavailable' });
-      await waitFor(() => /waiting for the store/.test(service!.output()), 10_000, 'the log to say start-up waits for the store');
+      await waitFor(() => /waiting for PostgreSQL at [^ ]+:\d+ \(DATABASE_URL\)/.test(service!.output()), 10_000, 'the log to say start-up waits for the store');
 
       await postgres.start();
       await waitFor(async () => (await readyz(service!)).status === 200, 30_000, '/readyz to say ready once the database is up');

@@ -27,7 +27,8 @@ function recordingLogger(): Logger & { lines: LogLine[] } {
   const push = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
     lines.push({ level, message, ...(fields !== undefined ? { fields } : {}) });
   };
-  return { lines, info: push('info'), warn: push('warn'), error: push('error') };
+  const logger: Logger & { lines: LogLine[] } = { lines, debug: () => undefined, info: push('info'), warn: push('warn'), error: push('error'), child: () => logger };
+  return logger;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -13,6 +13,7 @@ import { createSqlCutoverStore, type CutoverStore } from '../../src/cutover-stor
 import type { DownstreamSink } from '../../src/delivery/downstream-sink.js';
 import type { Channel } from '../../src/domain/domain-event.js';
 import type { Converter } from '../../src/formats/webhook-format.js';
+import type { Logger } from '../../src/domain/ports.js';
 import { silentLogger } from '../../src/observability/json-logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { CutoverMonitor } from '../../src/readiness/cutover-monitor.js';
@@ -52,6 +53,8 @@ export interface TestServiceOptions {
   downstream?: DownstreamSink;
   requestDeadlineMs?: number;
   readyzTimeoutMs?: number;
+  /** Where every stage logs (e.g. a pino logger writing into memory); default: nowhere. */
+  logger?: Logger;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -78,7 +81,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
     ...(options.readyzTimeoutMs === undefined ? {} : { READYZ_TIMEOUT_MS: options.readyzTimeoutMs }),
   };
   const service = await createServices(config, {
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     clock,
     toggle,
     store,

@@ -6,6 +6,7 @@ import { BackgroundThreadStopped, startBackgroundThread } from '../../src/jobs/b
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildNewWebhook } from '../support/builders.js';
 import { sampleText } from '../support/samples.js';
+import { silentLogger } from '../../src/observability/json-logger.js';
 
 // The embedded store as the service runs it: the SQL store on the background thread, behind a message proxy.
 describeCutoverStoreContract('SQLite on the background thread', async () => {
@@ -70,7 +71,7 @@ describe('the background thread', () => {
           if (failuresLeft-- > 0) throw new Error('Unleash SDK exploded');
           return companyIds.map(() => 'legacy' as const);
         },
-        logger: { info: () => {}, warn: () => {}, error: (message) => void errors.push(message) },
+        logger: { ...silentLogger, error: (message) => void errors.push(message) },
       },
     );
     try {

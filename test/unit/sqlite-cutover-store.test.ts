@@ -68,10 +68,13 @@ describe('SQLite: schema migrations', () => {
     const driver = createSqliteDriver(path);
     await migrateAsThePreviousRelease(driver);
     const store = createSqlCutoverStore(driver);
+    // This release's store writes deliveries.request_id: the column is there while it fills the rows, then gone.
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries ADD COLUMN request_id TEXT'));
     await store.append([buildNewWebhook({ dedupeKey: 'settled-by-the-old-release' })]);
     const [settled] = await store.claimPending(LATER, 10, 30_000);
     await store.settle(settled!, buildConversion([buildDomainEvent({ correlationKey: 'kept|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
     await store.append([buildNewWebhook({ dedupeKey: 'waiting-in-the-old-release' })]);
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries DROP COLUMN request_id'));
     await store.close();
   }
 
@@ -111,7 +114,7 @@ describe('SQLite: schema migrations', () => {
       // The rows are the same ones, and the store goes on with them: the waiting webhook is claimed, its
       // occurrence is new; the settled one's delivery is still due.
       expect(read('SELECT * FROM occurrences')).toEqual(occurrencesBefore);
-      expect(read('SELECT * FROM deliveries')).toEqual(deliveriesBefore);
+      expect(read('SELECT * FROM deliveries')).toEqual(deliveriesBefore.map((row) => ({ ...(row as object), request_id: null })));
       const [waiting] = await store.claimPending(LATER, 10, 30_000);
       expect(waiting?.dedupeKey).toBe('waiting-in-the-old-release');
       await store.settle(waiting!, buildConversion([buildDomainEvent({ correlationKey: 'new|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
@@ -122,8 +125,17 @@ describe('SQLite: schema migrations', () => {
     expect(tables()).not.toContain('cutover_schema_version');
     expect(indexNames()).toEqual(expect.arrayContaining(['occurrences_pairing', 'occurrences_rescue', 'occurrences_first_seen', 'occurrences_window_open']));
     expect(read('SELECT * FROM occurrences')).toHaveLength(2);
+    expect(read<{ name: string }>(`SELECT name FROM pragma_table_info('deliveries')`).map((r) => r.name)).toContain('request_id');
 
     await migrated(async (_, ran) => expect(ran).toEqual([]));
+  });
+
+  it('when a database was made while the statement list itself added deliveries.request_id, then the step finds the column there and the upgrade completes', async () => {
+    await previousReleaseDatabase();
+    alter(`ALTER TABLE deliveries ADD COLUMN request_id TEXT; UPDATE deliveries SET request_id = 'req-1'; UPDATE cutover_schema_version SET version = 'the list with request_id'`);
+
+    await migrated(async (_, ran) => expect(ran).toEqual(allSteps));
+    expect(read<{ request_id: string }>('SELECT request_id FROM deliveries')).toEqual([{ request_id: 'req-1' }]);
   });
 
   it('when a database an older release left short (no settle-failure count, another fingerprint) is migrated, then the baseline completes it and its webhooks are kept', async () => {

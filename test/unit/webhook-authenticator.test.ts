@@ -327,7 +327,7 @@ describe('secure by default (src/webhooks/webhook-credentials.ts)', () => {
   });
 
   it('when ALLOW_UNSIGNED_WEBHOOKS is set with NODE_ENV=production, then the configuration is refused at start-up', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', ALLOW_UNSIGNED_WEBHOOKS: 'true' })).toThrow(/ALLOW_UNSIGNED_WEBHOOKS: is for local use only/);
+    expect(() => loadConfig({ NODE_ENV: 'production', ALLOW_UNSIGNED_WEBHOOKS: 'true' })).toThrow(/ALLOW_UNSIGNED_WEBHOOKS: got "true"; expected false or unset when NODE_ENV=production/);
   });
 
   it('when no secret is set outside production, then a development secret is generated once (0600), reused on restart, and signs both endpoints', () => {

@@ -82,7 +82,18 @@ export const deadLettersSchema = z.object({
 
 export const deadLetterSchema = z.object({
   deadLetter: deadLetterSummarySchema.extend({
-    payload: z.string().describe('What the downstream would receive (JSON text).'),
+    payload: z
+      .looseObject({
+        id: z.string().describe('The occurrence id, also sent as `Idempotency-Key` (and `webhook-id` when deliveries are signed).'),
+        type: z.string().describe('The domain event type.'),
+        occurredAt: z.iso.datetime(),
+        companyId: z.string().nullable(),
+        connectionId: z.string().nullable(),
+        data: z.unknown().describe('The event type\'s fields (docs/domain-mapping.md).'),
+        source: z.object({ channel: z.enum(['legacy', 'events']), id: z.string().nullable(), type: z.string().nullable() }),
+        delivery: z.object({ reason: z.string() }),
+      })
+      .describe('What the downstream would receive: the JSON object of the delivery, as sent.'),
   }) satisfies z.ZodType<DeadLetterDetail>,
 });
 
