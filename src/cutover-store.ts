@@ -48,7 +48,9 @@ export function createSqlCutoverStore(driver: SqlDriver): CutoverStore {
     ...createDeadLetterQueries(driver),
     ...createReadinessStore(driver),
     ...createCutoverDetailsQuery(driver),
-    migrate: () => migrateSchema(driver),
+    migrate: async () => {
+      await migrateSchema(driver);
+    },
     async releaseLeases() {
       await driver.transaction(async (tx) => {
         await tx.execute(`UPDATE inbox SET claimed_until = 0 WHERE state = 'pending' AND claimed_until > 0`);

@@ -1,3 +1,4 @@
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { compareText, type Row, type SqlDriver, type SqlExecutor, type TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
@@ -70,7 +71,7 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
       const client = await pool.connect().catch((error: unknown) => {
         throw unavailable(error);
       });
-      // Long by nature (schema, retention): the server's limit is lifted for this transaction and the client's with it.
+      // Long by nature (retention): the server's limit is lifted for this transaction and the client's with it.
       const queryTimeout = options.unbounded ? 0 : undefined;
       const run = (text: string, values?: readonly unknown[]) =>
         client
@@ -118,6 +119,34 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
     async probe() {
       // Assigning a transaction id is a write: a standby left behind by a failover refuses it, SELECT 1 would not.
       await driver.transaction((tx) => tx.query('SELECT txid_current() AS id'));
+    },
+    async withKysely<T>(work: (kysely: Kysely<unknown>) => Promise<T>): Promise<T> {
+      // A pool of one connection of its own, without the statement timeout: a step may be long by nature, and
+      // a replica waits on the migrator's advisory lock for as long as another replica's steps run.
+      const migrationPool = new pg.Pool({
+        connectionString,
+        max: 1,
+        connectionTimeoutMillis: timeouts.connectMs,
+        idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+        keepAlive: true,
+      });
+      migrationPool.on('error', () => undefined);
+      migrationPool.on('connect', (client) => client.on('error', () => undefined));
+      const kysely = new Kysely<unknown>({
+        dialect: new PostgresDialect({
+          pool: {
+            connect: () => migrationPool.connect().catch((error: unknown) => {
+              throw unavailable(error);
+            }),
+            end: () => migrationPool.end(),
+          },
+        }),
+      });
+      try {
+        return await work(kysely);
+      } finally {
+        await kysely.destroy();
+      }
     },
     async close() {
       await pool.end();

@@ -1,128 +1,97 @@
 /**
- * Tables of the durable inbox, the cross-channel ledger and the delivery outbox.
- * Times are epoch milliseconds. The two dialects differ only in types and partial-index syntax.
+ * The schema of the durable inbox, the cross-channel ledger and the delivery outbox, as numbered steps that
+ * Kysely's migrator runs in order, once per database (src/store/migrate.ts, docs/schema-migrations.md).
+ * Times are epoch milliseconds. The two dialects differ in types, partial-index syntax and in how a column
+ * is altered: PostgreSQL alters it in place, SQLite rebuilds the table.
+ *
+ * A step that has shipped is never edited: databases that ran it will not run it again. A change is a new step
+ * at the end, with the next number.
  */
-export function schemaStatements(dialect: 'sqlite' | 'postgres'): string[] {
-  const id = dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
-  const bytes = dialect === 'postgres' ? 'BYTEA' : 'BLOB';
-  return [
-    `CREATE TABLE IF NOT EXISTS inbox (
-      id ${id},
-      channel TEXT NOT NULL,
-      endpoint TEXT NOT NULL,
-      dedupe_key TEXT NOT NULL,
-      received_at BIGINT NOT NULL,
-      headers TEXT NOT NULL,
-      body ${bytes} NOT NULL,
-      state TEXT NOT NULL,
-      detail TEXT,
-      claimed_until BIGINT NOT NULL DEFAULT 0,
-      processed_at BIGINT,
-      settle_failures INTEGER NOT NULL DEFAULT 0,
-      UNIQUE (channel, dedupe_key)
-    )`,
-    // Databases made before the column existed: added in place (migrate runs this idempotently on SQLite too).
-    `ALTER TABLE inbox ADD COLUMN IF NOT EXISTS settle_failures INTEGER NOT NULL DEFAULT 0`,
-    // One small partial index per state a query looks for, instead of one (state, …) index that every
-    // append and every settle rewrote: each stored webhook now costs two index writes fewer.
-    `CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (id) WHERE state = 'pending'`,
-    `CREATE INDEX IF NOT EXISTS inbox_processed ON inbox (processed_at) WHERE state = 'processed'`,
-    `CREATE INDEX IF NOT EXISTS inbox_quarantined ON inbox (id) WHERE state IN ('quarantined', 'unrecognised')`,
-    `DROP INDEX IF EXISTS inbox_state`,
-    `CREATE TABLE IF NOT EXISTS occurrences (
-      id TEXT PRIMARY KEY,
-      type TEXT NOT NULL,
-      correlation_key TEXT NOT NULL,
-      key_strength TEXT NOT NULL,
-      company_id TEXT,
-      first_seen_at BIGINT NOT NULL,
-      legacy_seen_at BIGINT,
-      events_seen_at BIGINT,
-      legacy_copy TEXT,
-      events_copy TEXT,
-      legacy_role TEXT,
-      events_role TEXT,
-      mismatched_fields TEXT,
-      window_closed_at BIGINT,
-      duplicate_copies INTEGER NOT NULL DEFAULT 0,
-      delivered_via TEXT,
-      delivery_reason TEXT,
-      decided_at BIGINT,
-      rescue_at BIGINT
-    )`,
-    // Where each occurrence stands in time (Codat's `generatedDate` when a copy had one we trust, else the
-    // first arrival) and the key parts a copy may lack: what pairing reads (docs/correlation.md).
-    `ALTER TABLE occurrences ADD COLUMN IF NOT EXISTS occurred_at BIGINT`,
-    `ALTER TABLE occurrences ADD COLUMN IF NOT EXISTS key_qualifiers TEXT`,
-    `UPDATE occurrences SET occurred_at = first_seen_at WHERE occurred_at IS NULL`,
-    `CREATE INDEX IF NOT EXISTS occurrences_pairing ON occurrences (correlation_key, occurred_at)`,
-    `DROP INDEX IF EXISTS occurrences_key`,
-    `CREATE INDEX IF NOT EXISTS occurrences_rescue ON occurrences (rescue_at) WHERE rescue_at IS NOT NULL`,
-    `CREATE INDEX IF NOT EXISTS occurrences_first_seen ON occurrences (first_seen_at)`,
-    `CREATE INDEX IF NOT EXISTS occurrences_window_open ON occurrences (first_seen_at) WHERE window_closed_at IS NULL`,
-    // Per type and hour, what the closed windows showed: the readiness verdict reads these few rows
-    // instead of scanning a day of occurrences, a scan that grows with traffic and holds SQLite's one connection.
-    `CREATE TABLE IF NOT EXISTS window_stats (
-      type TEXT NOT NULL,
-      hour BIGINT NOT NULL,
-      figure TEXT NOT NULL,
-      n BIGINT NOT NULL,
-      PRIMARY KEY (type, hour, figure)
-    )`,
-    `CREATE TABLE IF NOT EXISTS deliveries (
-      occurrence_id TEXT PRIMARY KEY,
-      payload TEXT NOT NULL,
-      state TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0,
-      next_attempt_at BIGINT NOT NULL,
-      claimed_until BIGINT NOT NULL DEFAULT 0,
-      last_error TEXT,
-      created_at BIGINT NOT NULL,
-      delivered_at BIGINT
-    )`,
-    // The request that brought the delivered copy, so the delivery's log lines carry its id.
-    `ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS request_id TEXT`,
-    `CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending'`,
-    `CREATE INDEX IF NOT EXISTS deliveries_delivered ON deliveries (delivered_at) WHERE state = 'delivered'`,
-    `CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (created_at) WHERE state = 'dead'`,
-    `DROP INDEX IF EXISTS deliveries_state`,
-  ];
-}
+import { sql, type Kysely, type Migration } from 'kysely';
+import { applyBaseline } from './schema-baseline.js';
 
-const ADD_COLUMN = /^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) /;
+type Dialect = 'sqlite' | 'postgres';
+
+/** The four indexes on `occurrences`, which SQLite's table rebuild drops with the old table. */
+const OCCURRENCE_INDEXES = [
+  `CREATE INDEX occurrences_pairing ON occurrences (correlation_key, occurred_at)`,
+  `CREATE INDEX occurrences_rescue ON occurrences (rescue_at) WHERE rescue_at IS NOT NULL`,
+  `CREATE INDEX occurrences_first_seen ON occurrences (first_seen_at)`,
+  `CREATE INDEX occurrences_window_open ON occurrences (first_seen_at) WHERE window_closed_at IS NULL`,
+];
+
+const OCCURRENCE_COLUMNS = [
+  'id', 'type', 'correlation_key', 'key_strength', 'company_id', 'first_seen_at', 'legacy_seen_at', 'events_seen_at',
+  'legacy_copy', 'events_copy', 'legacy_role', 'events_role', 'mismatched_fields', 'window_closed_at', 'duplicate_copies',
+  'delivered_via', 'delivery_reason', 'decided_at', 'rescue_at', 'occurred_at', 'key_qualifiers',
+].join(', ');
 
 /**
- * How one statement is run so that running it again changes nothing. SQLite has no `ADD COLUMN IF NOT EXISTS`:
- * there the statement runs without the clause, and only when `skipIfColumn` names a column that is missing.
+ * `occurrences.occurred_at` becomes NOT NULL. It came in as an added column, so it had to be nullable, and the
+ * baseline back-filled it on every start; every insert writes it and pairing reads it as a number, so a NULL
+ * there would silently keep an occurrence out of every pairing window. The column now says so itself.
  */
-export function idempotentStatement(
-  dialect: 'sqlite' | 'postgres',
-  statement: string,
-): { readonly sql: string; readonly skipIfColumn?: { readonly table: string; readonly column: string } } {
-  const added = ADD_COLUMN.exec(statement);
-  if (dialect === 'postgres' || !added) return { sql: statement };
-  const [, table = '', column = ''] = added;
-  return { sql: statement.replace(' IF NOT EXISTS', ''), skipIfColumn: { table, column } };
+async function occurredAtNotNull(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  await sql`UPDATE occurrences SET occurred_at = first_seen_at WHERE occurred_at IS NULL`.execute(db);
+  if (dialect === 'postgres') {
+    await db.schema.alterTable('occurrences').alterColumn('occurred_at', (column) => column.setNotNull()).execute();
+    return;
+  }
+  // SQLite cannot alter a column: the table is rebuilt under the same name (its documented procedure), in the
+  // migration's transaction, so a failure leaves the old table as it was.
+  await sql`CREATE TABLE occurrences_rebuilt (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    correlation_key TEXT NOT NULL,
+    key_strength TEXT NOT NULL,
+    company_id TEXT,
+    first_seen_at BIGINT NOT NULL,
+    legacy_seen_at BIGINT,
+    events_seen_at BIGINT,
+    legacy_copy TEXT,
+    events_copy TEXT,
+    legacy_role TEXT,
+    events_role TEXT,
+    mismatched_fields TEXT,
+    window_closed_at BIGINT,
+    duplicate_copies INTEGER NOT NULL DEFAULT 0,
+    delivered_via TEXT,
+    delivery_reason TEXT,
+    decided_at BIGINT,
+    rescue_at BIGINT,
+    occurred_at BIGINT NOT NULL,
+    key_qualifiers TEXT
+  )`.execute(db);
+  await sql.raw(`INSERT INTO occurrences_rebuilt (${OCCURRENCE_COLUMNS}) SELECT ${OCCURRENCE_COLUMNS} FROM occurrences`).execute(db);
+  await sql`DROP TABLE occurrences`.execute(db);
+  await sql`ALTER TABLE occurrences_rebuilt RENAME TO occurrences`.execute(db);
+  for (const statement of OCCURRENCE_INDEXES) await sql.raw(statement).execute(db);
 }
 
-/** Whether column $2 of table $1 exists (SQLite only: PostgreSQL adds columns with `IF NOT EXISTS`). */
-export const SQLITE_COLUMN_EXISTS = `SELECT 1 AS found FROM pragma_table_info($1) WHERE name = $2`;
+/**
+ * `deliveries.request_id`: the request that brought the delivered copy, so the delivery's log lines carry its id.
+ * Nullable: deliveries made before it have none. Briefly the column was added by the statement list itself, so
+ * a database made then already has it: the step adds it only where it is missing.
+ */
+async function deliveriesRequestId(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS request_id TEXT`.execute(db);
+    return;
+  }
+  const { rows } = await sql`SELECT 1 AS found FROM pragma_table_info('deliveries') WHERE name = 'request_id'`.execute(db);
+  if (rows.length === 0) await sql`ALTER TABLE deliveries ADD COLUMN request_id TEXT`.execute(db);
+}
 
-/** The tables and indexes the statements create, and the indexes they drop, by name. */
-export function schemaObjects(statements: readonly string[]): { readonly created: string[]; readonly dropped: string[] } {
-  const names = (pattern: RegExp) => statements.flatMap((s) => pattern.exec(s)?.[1] ?? []);
+/**
+ * The steps, by name. Kysely runs them in the order of their names, so every name starts with its
+ * four-digit number.
+ */
+export function schemaMigrations(dialect: Dialect): Record<string, Migration> {
   return {
-    created: names(/^CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)/),
-    dropped: names(/^DROP INDEX IF EXISTS (\w+)/),
+    '0001_baseline': { up: (db) => applyBaseline(db, dialect) },
+    '0002_occurrences_occurred_at_not_null': { up: (db) => occurredAtNotNull(db, dialect) },
+    '0003_deliveries_request_id': { up: (db) => deliveriesRequestId(db, dialect) },
+    // The next change to the schema goes here, as `0004_…`: for a new column, `ALTER TABLE … ADD COLUMN …`
+    // (a step runs once), with whatever back-fill it needs in the same step.
   };
-}
-
-/**
- * Which of `names` (JSON array, parameter $1) exist as tables or indexes: a catalogue read that locks no
- * table (PostgreSQL's `to_regclass`, SQLite's `sqlite_master`).
- */
-export function existingObjectsQuery(dialect: 'sqlite' | 'postgres'): string {
-  return dialect === 'postgres'
-    ? `SELECT name FROM json_array_elements_text($1::json) AS name WHERE to_regclass(name) IS NOT NULL`
-    : `SELECT name FROM sqlite_master WHERE name IN (SELECT value FROM json_each($1))`;
 }

@@ -3,6 +3,8 @@
  * (each stage's store: src/webhooks/inbox-store.ts, src/ledger/ledger-store.ts, src/delivery/outbox-store.ts, src/readiness/readiness-store.ts) and run on SQLite (embedded default) and PostgreSQL alike.
  * SQL is written with PostgreSQL placeholders (`$1`); the SQLite driver rewrites them.
  */
+import type { Kysely } from 'kysely';
+
 export type Row = Record<string, unknown>;
 
 export interface SqlExecutor {
@@ -35,7 +37,7 @@ export interface TransactionOptions {
   /** Someone is waiting for it (a request's append): runs before queued transactions that are not. SQLite only. */
   readonly urgent?: boolean;
   /**
-   * Long by nature (schema migration, retention purge): not cut off by the statement timeout that
+   * Long by nature (the retention purge): not cut off by the statement timeout that
    * bounds everything else on PostgreSQL (src/store/postgres-driver.ts).
    */
   readonly unbounded?: boolean;
@@ -52,6 +54,14 @@ export interface SqlDriver {
    * on a read-only server, a full disk, a lost connection.
    */
   probe(): Promise<void>;
+  /**
+   * Runs `work` (the schema migrator, src/store/migrate.ts) with Kysely on this database and without the
+   * statement timeout. SQLite: in one transaction of this driver's queue, which Kysely's migrator does not open
+   * there itself, on the same connection (so an in-memory database works too). PostgreSQL: on a connection of
+   * its own, where the migrator takes its advisory lock and its transaction. A database that cannot be reached
+   * fails with `StoreUnavailableError`.
+   */
+  withKysely<T>(work: (db: Kysely<unknown>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
@@ -73,6 +74,33 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
     return named;
   };
 
+  /** Runs `body` alone on the connection, in one BEGIN IMMEDIATE … COMMIT, after what is queued before it. */
+  const inQueuedTransaction = <T>(body: () => Promise<T>, synchronous: 'FULL' | 'NORMAL', urgent: boolean): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const run = async (): Promise<void> => {
+        try {
+          // Set before every transaction that needs another level, so a failure cannot leave it relaxed.
+          if (synchronousNow !== synchronous) {
+            db.pragma(`synchronous = ${synchronous}`);
+            synchronousNow = synchronous;
+          }
+          db.exec('BEGIN IMMEDIATE');
+          try {
+            const result = await body();
+            db.exec('COMMIT');
+            resolve(result);
+          } catch (error) {
+            if (db.inTransaction) db.exec('ROLLBACK');
+            throw error;
+          }
+        } catch (error) {
+          reject(unavailable(error));
+        }
+      };
+      (urgent ? urgentQueue : queue).push(run);
+      pump();
+    });
+
   const executor: SqlExecutor = {
     async query<R extends Row>(sql: string, params?: readonly unknown[]) {
       return prepare(sql).all(bind(params)) as R[];
@@ -88,31 +116,18 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
     dialect: 'sqlite',
     skipLocked: '',
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-      const synchronous = options.durability === 'redoable' ? 'NORMAL' : 'FULL';
-      return new Promise<T>((resolve, reject) => {
-        const run = async (): Promise<void> => {
-          try {
-            // Set before every transaction that needs another level, so a failure cannot leave it relaxed.
-            if (synchronousNow !== synchronous) {
-              db.pragma(`synchronous = ${synchronous}`);
-              synchronousNow = synchronous;
-            }
-            db.exec('BEGIN IMMEDIATE');
-            try {
-              const result = await work(executor);
-              db.exec('COMMIT');
-              resolve(result);
-            } catch (error) {
-              if (db.inTransaction) db.exec('ROLLBACK');
-              throw error;
-            }
-          } catch (error) {
-            reject(unavailable(error));
-          }
-        };
-        (options.urgent ? urgentQueue : queue).push(run);
-        pump();
-      });
+      return inQueuedTransaction(() => work(executor), options.durability === 'redoable' ? 'NORMAL' : 'FULL', options.urgent === true);
+    },
+    withKysely<T>(work: (kysely: Kysely<unknown>) => Promise<T>): Promise<T> {
+      return inQueuedTransaction(async () => {
+        // The driver's own connection, lent: Kysely's destroy() must not close it.
+        const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: { prepare: (sql) => db.prepare(sql), close: () => undefined } }) });
+        try {
+          return await work(kysely);
+        } finally {
+          await kysely.destroy();
+        }
+      }, 'FULL', false);
     },
     async probe() {
       // BEGIN IMMEDIATE takes the write lock (a read-only file or a held lock fails here); the room left

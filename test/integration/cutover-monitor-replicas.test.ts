@@ -63,7 +63,7 @@ describe('PostgreSQL: two readiness monitors on one store', () => {
       const occurrences: [string, string, number][] = [['o1', A_TYPE, T], ['o2', B_TYPE, T + 1], ['o3', B_TYPE, T + 2], ['o4', A_TYPE, T + 3]];
       for (const [id, type, at] of occurrences) {
         await control.query(
-          `INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at, legacy_seen_at) VALUES ($1, $2, $3, 'strong', $4, $4)`,
+          `INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at, occurred_at, legacy_seen_at) VALUES ($1, $2, $3, 'strong', $4, $4, $4)`,
           [id, type, `key-${id}`, at],
         );
       }

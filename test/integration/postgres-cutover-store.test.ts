@@ -2,13 +2,17 @@
  * The CutoverStore contract on a real PostgreSQL (a database of its own for this file, emptied
  * before each test), plus what only PostgreSQL has: several replicas settling concurrently.
  */
+import type { Kysely, Migration } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateSchema } from '../../src/store/migrate.js';
 import { createPostgresDriver } from '../../src/store/postgres-driver.js';
+import { schemaMigrations } from '../../src/store/schema.js';
 import { createSqlCutoverStore } from '../../src/cutover-store.js';
 import { MAX_SETTLE_FAILURES, PartlySettled, type CutoverStore, type StoredWebhook } from '../../src/cutover-store.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy, toStored } from '../support/builders.js';
+import { migrateAsThePreviousRelease } from '../fixtures/schema/previous-release-schema.js';
 import { createTestDatabase, type TestDatabase } from '../../tools/postgres.js';
 
 let database: TestDatabase | undefined;
@@ -345,16 +349,80 @@ describe('PostgreSQL: the schema', () => {
     }
   });
 
-  it('when a database made before the settle-failure count is migrated, then the column is added in place and its webhooks are kept', async () => {
+  /** A database the previous release made and used: a webhook waiting, one settled into an occurrence and its delivery. */
+  async function previousReleaseDatabase(url: string): Promise<void> {
+    const driver = createPostgresDriver(url, 2);
+    await migrateAsThePreviousRelease(driver);
+    const store = createSqlCutoverStore(driver);
+    // This release's store writes deliveries.request_id: the column is there while it fills the rows, then gone.
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries ADD COLUMN request_id TEXT'));
+    await store.append([buildNewWebhook({ dedupeKey: 'settled-by-the-old-release', receivedAt: T0 })]);
+    const [settled] = await store.claimPending(T0 + 1_000, 10, 30_000);
+    await store.settle(settled!, buildConversion([buildDomainEvent({ correlationKey: 'kept|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
+    await store.append([buildNewWebhook({ dedupeKey: 'waiting-in-the-old-release', receivedAt: T0 })]);
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries DROP COLUMN request_id'));
+    await store.close();
+  }
+
+  const occurredAtNullable = async (admin: pg.Client) =>
+    (await admin.query<{ is_nullable: string }>(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'occurrences' AND column_name = 'occurred_at'`)).rows[0]?.is_nullable;
+  const recordedSteps = async (admin: pg.Client) => (await admin.query<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name')).rows.map((r) => r.name);
+  const allSteps = Object.keys(schemaMigrations('postgres'));
+
+  it('when a database made by the previous release is migrated while a replica of it is storing a webhook, then it is adopted without waiting for that, altered in place and its rows are kept', async () => {
+    const old = await createTestDatabase('cutover_upgrade');
+    const admin = new pg.Client({ connectionString: old.url });
+    await admin.connect();
+    const storing = new pg.Client({ connectionString: old.url });
+    await storing.connect();
+    const driver = createPostgresDriver(old.url, 2);
+    const store = createSqlCutoverStore(driver);
+    try {
+      await previousReleaseDatabase(old.url);
+      expect(await occurredAtNullable(admin)).toBe('YES');
+      const occurrencesBefore = (await admin.query('SELECT * FROM occurrences')).rows;
+      const deliveriesBefore = (await admin.query('SELECT * FROM deliveries')).rows;
+      expect(occurrencesBefore).toHaveLength(1);
+
+      // Re-running the baseline's CREATE INDEX IF NOT EXISTS would wait for this (its SHARE lock on inbox);
+      // adopting the database does not touch inbox.
+      await storing.query('BEGIN');
+      await storing.query(`INSERT INTO inbox (channel, endpoint, dedupe_key, received_at, headers, body, state) VALUES ('legacy', 'legacy', 'in-flight', 0, '{}', '\\x00', 'pending')`);
+      let timer: NodeJS.Timeout | undefined;
+      const ran = await Promise.race([
+        migrateSchema(driver),
+        new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000))),
+      ]).finally(() => clearTimeout(timer));
+      await storing.query('ROLLBACK');
+
+      expect(ran).toEqual(allSteps);
+      expect(await recordedSteps(admin)).toEqual(allSteps);
+      expect(await occurredAtNullable(admin)).toBe('NO');
+      expect((await admin.query(`SELECT to_regclass('cutover_schema_version') AS t`)).rows).toEqual([{ t: null }]);
+      expect((await admin.query('SELECT * FROM occurrences')).rows).toEqual(occurrencesBefore);
+      expect((await admin.query('SELECT * FROM deliveries')).rows).toEqual(deliveriesBefore.map((row) => ({ ...(row as object), request_id: null })));
+      const [waiting] = await store.claimPending(T0 + 1_000, 10, 30_000);
+      expect(waiting?.dedupeKey).toBe('waiting-in-the-old-release');
+      await store.settle(waiting!, buildConversion([buildDomainEvent({ correlationKey: 'new|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
+      expect((await store.counts()).deliveriesPending).toBe(2);
+
+      expect(await migrateSchema(driver)).toEqual([]);
+    } finally {
+      await store.close();
+      await storing.end();
+      await admin.end();
+      await old.drop();
+    }
+  });
+
+  it('when a database an older release left short (no settle-failure count, another fingerprint) is migrated, then the baseline completes it and its webhooks are kept', async () => {
     const old = await createTestDatabase('cutover_upgrade');
     const admin = new pg.Client({ connectionString: old.url });
     await admin.connect();
     const store = createSqlCutoverStore(createPostgresDriver(old.url, 2));
     try {
-      await store.migrate();
-      await store.append([buildNewWebhook({ dedupeKey: 'from-the-old-release' })]);
-      // The previous release's inbox: the same table without the column, and its own version recorded.
-      await admin.query(`ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'the previous release'`);
+      await previousReleaseDatabase(old.url);
+      await admin.query(`ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'an older release'`);
       const columns = async () =>
         (await admin.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'inbox'`)).rows.map((r) => r.column_name);
       expect(await columns()).not.toContain('settle_failures');
@@ -362,12 +430,62 @@ describe('PostgreSQL: the schema', () => {
       await store.migrate();
       await store.migrate();
       expect(await columns()).toContain('settle_failures');
-      expect((await store.claimPending(T0 + 1_000, 10, 30_000)).map((w) => w.dedupeKey)).toEqual(['from-the-old-release']);
-      expect((await admin.query('SELECT settle_failures FROM inbox')).rows).toEqual([{ settle_failures: 0 }]);
+      expect(await recordedSteps(admin)).toEqual(allSteps);
+      expect((await store.claimPending(T0 + 1_000, 10, 30_000)).map((w) => w.dedupeKey)).toEqual(['waiting-in-the-old-release']);
+      expect((await admin.query(`SELECT settle_failures FROM inbox WHERE dedupe_key = 'waiting-in-the-old-release'`)).rows).toEqual([{ settle_failures: 0 }]);
     } finally {
       await store.close();
       await admin.end();
       await old.drop();
+    }
+  });
+
+  it('when two replicas migrate an empty database at once, then the second waits for the first, both end, and each step runs once', async () => {
+    const empty = await createTestDatabase('cutover_schema');
+    const observer = new pg.Client({ connectionString: empty.url });
+    await observer.connect();
+    const drivers = [createPostgresDriver(empty.url, 2), createPostgresDriver(empty.url, 2)];
+    // The real steps, counted; the first replica's baseline holds on until the test lets it go.
+    const runs = new Map<string, number>();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const counted = (hold: boolean): Record<string, Migration> =>
+      Object.fromEntries(Object.entries(schemaMigrations('postgres')).map(([name, step]) => [name, {
+        async up(db: Kysely<unknown>) {
+          runs.set(name, (runs.get(name) ?? 0) + 1);
+          if (hold && name === '0001_baseline') {
+            entered();
+            await held;
+          }
+          await step.up(db);
+        },
+      }]));
+    try {
+      const first = migrateSchema(drivers[0]!, counted(true));
+      await inside;
+      const second = migrateSchema(drivers[1]!, counted(false));
+      let secondDone = false;
+      void second.then(() => (secondDone = true), () => (secondDone = true));
+      // The second replica is waiting on the migrator's advisory lock while the first is inside its steps.
+      const advisoryWaits = async () =>
+        Number((await observer.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0]?.n);
+      for (let i = 0; i < 200 && (await advisoryWaits()) === 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await advisoryWaits()).toBe(1);
+      expect(secondDone).toBe(false);
+
+      release();
+      const [ranFirst, ranSecond] = await Promise.all([first, second]);
+      expect(ranFirst).toEqual(allSteps);
+      expect(ranSecond).toEqual([]);
+      expect(Object.fromEntries(runs)).toEqual(Object.fromEntries(allSteps.map((name) => [name, 1])));
+      expect(await recordedSteps(observer)).toEqual(allSteps);
+    } finally {
+      release();
+      await observer.end();
+      await Promise.allSettled(drivers.map((driver) => driver.close()));
+      await empty.drop();
     }
   });
 
@@ -381,7 +499,7 @@ describe('PostgreSQL: the schema', () => {
     const restarted = openReplica().store;
     try {
       await settling.query('BEGIN');
-      await settling.query(`INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at) VALUES ('in-flight', 'dataset.synced', 'k|1', 'strong', 0)`);
+      await settling.query(`INSERT INTO occurrences (id, type, correlation_key, key_strength, first_seen_at, occurred_at) VALUES ('in-flight', 'dataset.synced', 'k|1', 'strong', 0, 0)`);
 
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([

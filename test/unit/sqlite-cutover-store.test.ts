@@ -4,9 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainEventType } from '../../src/domain/domain-event.js';
-import { createSqlCutoverStore } from '../../src/cutover-store.js';
+import { sql, type Kysely } from 'kysely';
+import { createSqlCutoverStore, type CutoverStore } from '../../src/cutover-store.js';
+import { SchemaMigrationError, migrateSchema } from '../../src/store/migrate.js';
+import { schemaMigrations } from '../../src/store/schema.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 import { describeCutoverStoreContract } from '../contract/cutover-store.contract.js';
+import { migrateAsThePreviousRelease } from '../fixtures/schema/previous-release-schema.js';
 import { T0, buildConversion, buildDomainEvent, buildNewWebhook, policy } from '../support/builders.js';
 
 const LATER = T0 + 24 * 60 * 60 * 1000;
@@ -25,14 +29,16 @@ describeCutoverStoreContract('SQLite', async () => {
   };
 });
 
-describe('SQLite: the schema version', () => {
+describe('SQLite: schema migrations', () => {
   let dir: string;
+  let path: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cutover-schema-'));
+    path = join(dir, 'cutover.db');
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  function alter(path: string, sql: string): void {
+  function alter(sql: string): void {
     const db = new Database(path);
     try {
       db.exec(sql);
@@ -42,7 +48,7 @@ describe('SQLite: the schema version', () => {
   }
 
   /** Rows read with a connection of its own. */
-  function read<T>(path: string, sql: string): T[] {
+  function read<T>(sql: string): T[] {
     const db = new Database(path, { readonly: true });
     try {
       return db.prepare(sql).all() as T[];
@@ -50,63 +56,124 @@ describe('SQLite: the schema version', () => {
       db.close();
     }
   }
-  const indexNames = (path: string) =>
-    read<{ name: string }>(path, `SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`).map((r) => r.name);
+  const tables = () => read<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).map((r) => r.name);
+  const indexNames = () =>
+    read<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`).map((r) => r.name);
+  const recordedSteps = () => read<{ name: string }>('SELECT name FROM kysely_migration ORDER BY name').map((r) => r.name);
+  const occurredAtNotNull = () => read<{ notnull: number }>(`SELECT "notnull" FROM pragma_table_info('occurrences') WHERE name = 'occurred_at'`)[0]?.notnull;
+  const allSteps = Object.keys(schemaMigrations('sqlite'));
 
-  it('when an index this release drops exists, one it creates is missing, or another version is recorded, then migrate runs the statements again', async () => {
-    const path = join(dir, 'cutover.db');
-    const migrate = async () => {
-      const store = createSqlCutoverStore(createSqliteDriver(path));
-      await store.migrate();
+  /** A database the previous release made and used: a webhook waiting, one settled into an occurrence and its delivery. */
+  async function previousReleaseDatabase(): Promise<void> {
+    const driver = createSqliteDriver(path);
+    await migrateAsThePreviousRelease(driver);
+    const store = createSqlCutoverStore(driver);
+    // This release's store writes deliveries.request_id: the column is there while it fills the rows, then gone.
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries ADD COLUMN request_id TEXT'));
+    await store.append([buildNewWebhook({ dedupeKey: 'settled-by-the-old-release' })]);
+    const [settled] = await store.claimPending(LATER, 10, 30_000);
+    await store.settle(settled!, buildConversion([buildDomainEvent({ correlationKey: 'kept|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
+    await store.append([buildNewWebhook({ dedupeKey: 'waiting-in-the-old-release' })]);
+    await driver.transaction((tx) => tx.execute('ALTER TABLE deliveries DROP COLUMN request_id'));
+    await store.close();
+  }
+
+  async function migrated<T>(check: (store: CutoverStore, ran: string[]) => Promise<T>): Promise<T> {
+    const driver = createSqliteDriver(path);
+    const store = createSqlCutoverStore(driver);
+    try {
+      return await check(store, await migrateSchema(driver));
+    } finally {
       await store.close();
-    };
-    await migrate();
-    const complete = indexNames(path);
-    expect(complete).toContain('inbox_pending');
+    }
+  }
 
-    // (That a current schema runs none of them matters on PostgreSQL, for its table locks: see its integration test.)
+  it('when an empty database is migrated, then every step runs in order and is recorded, and a second run runs none', async () => {
+    await migrated(async (_, ran) => expect(ran).toEqual(allSteps));
+    expect(recordedSteps()).toEqual(allSteps);
+    expect(occurredAtNotNull()).toBe(1);
+    expect(tables()).not.toContain('cutover_schema_version');
+    const indexes = indexNames();
 
-    // An older release started in between and re-created an index this one drops.
-    alter(path, 'CREATE INDEX inbox_state ON inbox (state, received_at)');
-    await migrate();
-    expect(indexNames(path)).not.toContain('inbox_state');
-
-    // An index is missing.
-    alter(path, 'DROP INDEX inbox_processed');
-    await migrate();
-    expect(indexNames(path)).toEqual(complete);
-
-    // Another version is recorded (the statements differ): they run, and this version is recorded.
-    alter(path, `UPDATE cutover_schema_version SET version = 'an older release'`);
-    await migrate();
-    expect(read<{ version: string }>(path, 'SELECT version FROM cutover_schema_version')).toEqual([{ version: expect.not.stringMatching('an older release') }]);
-    expect(indexNames(path)).toEqual(complete);
+    await migrated(async (_, ran) => expect(ran).toEqual([]));
+    expect(recordedSteps()).toEqual(allSteps);
+    expect(indexNames()).toEqual(indexes);
   });
 
-  it('when a database made before the settle-failure count is migrated, then the column is added in place and its webhooks are kept', async () => {
-    const path = join(dir, 'cutover.db');
-    const first = createSqlCutoverStore(createSqliteDriver(path));
-    await first.migrate();
-    await first.append([buildNewWebhook({ dedupeKey: 'from-the-old-release' })]);
-    await first.close();
-    // The previous release's inbox: the same table without the column, and its own version recorded.
-    alter(path, `ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'the previous release'`);
-    const columns = () => read<{ name: string }>(path, `SELECT name FROM pragma_table_info('inbox')`).map((r) => r.name);
-    expect(columns()).not.toContain('settle_failures');
+  it('when a database made by the previous release is migrated, then it is adopted at the baseline, altered in place and its rows are kept', async () => {
+    await previousReleaseDatabase();
+    expect(tables()).toContain('cutover_schema_version');
+    expect(occurredAtNotNull()).toBe(0);
+    const occurrencesBefore = read('SELECT * FROM occurrences');
+    const deliveriesBefore = read('SELECT * FROM deliveries');
+    expect(occurrencesBefore).toHaveLength(1);
+    expect(deliveriesBefore).toHaveLength(1);
 
-    const store = createSqlCutoverStore(createSqliteDriver(path));
-    try {
-      await store.migrate();
-      await store.migrate();
-      expect(columns()).toContain('settle_failures');
+    await migrated(async (store, ran) => {
+      expect(ran).toEqual(allSteps);
+      // The rows are the same ones, and the store goes on with them: the waiting webhook is claimed, its
+      // occurrence is new; the settled one's delivery is still due.
+      expect(read('SELECT * FROM occurrences')).toEqual(occurrencesBefore);
+      expect(read('SELECT * FROM deliveries')).toEqual(deliveriesBefore.map((row) => ({ ...(row as object), request_id: null })));
+      const [waiting] = await store.claimPending(LATER, 10, 30_000);
+      expect(waiting?.dedupeKey).toBe('waiting-in-the-old-release');
+      await store.settle(waiting!, buildConversion([buildDomainEvent({ correlationKey: 'new|1' })], 'legacy'), policy('legacy', 60_000, 300_000));
+      expect((await store.counts()).deliveriesPending).toBe(2);
+    });
+    expect(recordedSteps()).toEqual(allSteps);
+    expect(occurredAtNotNull()).toBe(1);
+    expect(tables()).not.toContain('cutover_schema_version');
+    expect(indexNames()).toEqual(expect.arrayContaining(['occurrences_pairing', 'occurrences_rescue', 'occurrences_first_seen', 'occurrences_window_open']));
+    expect(read('SELECT * FROM occurrences')).toHaveLength(2);
+    expect(read<{ name: string }>(`SELECT name FROM pragma_table_info('deliveries')`).map((r) => r.name)).toContain('request_id');
+
+    await migrated(async (_, ran) => expect(ran).toEqual([]));
+  });
+
+  it('when a database was made while the statement list itself added deliveries.request_id, then the step finds the column there and the upgrade completes', async () => {
+    await previousReleaseDatabase();
+    alter(`ALTER TABLE deliveries ADD COLUMN request_id TEXT; UPDATE deliveries SET request_id = 'req-1'; UPDATE cutover_schema_version SET version = 'the list with request_id'`);
+
+    await migrated(async (_, ran) => expect(ran).toEqual(allSteps));
+    expect(read<{ request_id: string }>('SELECT request_id FROM deliveries')).toEqual([{ request_id: 'req-1' }]);
+  });
+
+  it('when a database an older release left short (no settle-failure count, another fingerprint) is migrated, then the baseline completes it and its webhooks are kept', async () => {
+    await previousReleaseDatabase();
+    alter(`ALTER TABLE inbox DROP COLUMN settle_failures; UPDATE cutover_schema_version SET version = 'an older release'`);
+    // An older release still had the (state, …) index the baseline drops.
+    alter('CREATE INDEX inbox_state ON inbox (state, received_at)');
+
+    await migrated(async (store, ran) => {
+      expect(ran).toEqual(allSteps);
       const [old] = await store.claimPending(LATER, 10, 30_000);
-      expect(old?.dedupeKey).toBe('from-the-old-release');
+      expect(old?.dedupeKey).toBe('waiting-in-the-old-release');
       // The count works on the kept row: a failing settle is counted, and the row is still pending.
       const poison = buildConversion([buildDomainEvent({ type: 'no.such.type' as DomainEventType })], 'legacy');
       await expect(store.settle(old!, poison, policy('legacy', 60_000, 300_000))).rejects.toBeInstanceOf(TypeError);
-      expect(read<{ settle_failures: number }>(path, 'SELECT settle_failures FROM inbox')).toEqual([{ settle_failures: 1 }]);
+    });
+    expect(read<{ settle_failures: number }>(`SELECT settle_failures FROM inbox WHERE state = 'pending'`)).toEqual([{ settle_failures: 1 }]);
+    expect(indexNames()).not.toContain('inbox_state');
+  });
+
+  it('when a step fails, then that run is rolled back whole and the failure names the step with a stable code', async () => {
+    const driver = createSqliteDriver(path);
+    try {
+      const steps = {
+        ...schemaMigrations('sqlite'),
+        '0099_fails': { up: async (db: Kysely<unknown>) => {
+          await sql`CREATE TABLE half_done (id INTEGER)`.execute(db);
+          await sql`SELECT no_such_column FROM inbox`.execute(db);
+        } },
+      };
+      const failure = await migrateSchema(driver, steps).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(SchemaMigrationError);
+      expect(failure).toMatchObject({ code: 'schema_migration_failed', step: '0099_fails' });
+      // Not even the steps before it are recorded: the next start runs them all again.
+      expect(tables()).toEqual([]);
+      expect(await migrateSchema(driver)).toEqual(allSteps);
     } finally {
-      await store.close();
+      await driver.close();
     }
   });
 });
