@@ -46,8 +46,7 @@ describe('the codat-cutover CLI against a running service', () => {
       DOWNSTREAM_URL: downstream.url,
       // One attempt: a failed delivery is a dead letter at once.
       DELIVERY_MAX_ATTEMPTS: '1',
-      // Wide enough that a loaded machine (CI runs suites side by side) still pairs the two copies of a sample:
-      // with 2 s, pairs sent seconds apart were judged one-sided and the count below was never reached.
+      // Wide enough that a slow machine still pairs the two copies of each sample the CLI sends.
       CUTOVER_GRACE_SECONDS: '5',
       CORRELATION_WINDOW_SECONDS: '10',
       READINESS_MIN_OCCURRENCES: '5',
