@@ -8,7 +8,7 @@
  *            no conversion and no delivery.
  *   http:    raw node:http: read the body, JSON.parse it, answer 202: the floor of Node itself.
  *
- *   PORT=3100 node node_modules/.cache/codat-cutover-bench/baseline-server.js naive
+ *   PORT=3100 node .bench-build/baseline-server.js naive
  */
 import { createServer, type Server } from 'node:http';
 import express from 'express';

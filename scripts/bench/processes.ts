@@ -11,8 +11,11 @@ import { freePort } from '../../tools/free-port.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Inside the project, so that the compiled modules find node_modules. */
-const BENCH_BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'codat-cutover-bench');
+/**
+ * Inside the checkout, so that the compiled modules find node_modules, and not inside node_modules: checkouts
+ * that share one node_modules (git worktrees) would rebuild each other's servers under a running bench.
+ */
+const BENCH_BUILD_DIR = join(ROOT, '.bench-build');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
 /** Builds the service as `npm run build` does, and the bench's own servers, once per bench. */

@@ -3,7 +3,7 @@
  * claimed with a lease, retried, dead-lettered. Its own SQL, on the one driver both databases share.
  */
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
-import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
+import type { EachRowStatement, SqlDriver, SqlExecutor } from '../store/sql-driver.js';
 import { compareText, durabilityOf } from '../store/sql-driver.js';
 
 export interface DueDelivery {
@@ -38,14 +38,43 @@ export interface OutboxStore {
   replayDeadLetters(now: number): Promise<number>;
 }
 
-/** Queues an occurrence's delivery inside the ledger's transaction: decided and queued commit together. */
-export async function enqueueDelivery(tx: SqlExecutor, occurrenceId: string, copy: RecordedCopy, reason: 'primary' | 'only-channel' | 'rescued', now: number) {
-  await tx.execute(
-    `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at, request_id)
-     VALUES ($1, $2, 'pending', $3, $3, $4) ON CONFLICT (occurrence_id) DO NOTHING`,
-    [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now, copy.requestId ?? null],
+/** An occurrence's delivery, decided in the ledger's transaction. */
+export interface QueuedDelivery {
+  readonly occurrenceId: string;
+  readonly copy: RecordedCopy;
+  readonly reason: 'primary' | 'only-channel' | 'rescued';
+  readonly now: number;
+}
+
+const ENQUEUE: EachRowStatement = {
+  postgres: `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at, request_id)
+    SELECT id, payload, 'pending', at, at, request_id FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS d(id, payload, at, request_id)
+    ON CONFLICT (occurrence_id) DO NOTHING`,
+  sqlite: `INSERT INTO deliveries (occurrence_id, payload, state, next_attempt_at, created_at, request_id)
+    VALUES ($1, $2, 'pending', $3, $3, $4) ON CONFLICT (occurrence_id) DO NOTHING`,
+};
+
+/**
+ * Queues occurrences' deliveries inside the ledger's transaction: decided and queued commit together. One
+ * statement for a whole batch; a delivery already queued (a rescue that came first) is left as it is.
+ */
+export async function enqueueDeliveries(tx: SqlExecutor, deliveries: readonly QueuedDelivery[]) {
+  if (deliveries.length === 0) return;
+  await tx.queryEach(
+    ENQUEUE,
+    deliveries.map(({ occurrenceId, copy, reason, now }) => [occurrenceId, JSON.stringify(toDeliveryPayload(occurrenceId, copy, reason)), now, copy.requestId ?? null]),
   );
 }
+
+const MARK_FAILED: EachRowStatement = {
+  postgres: `UPDATE deliveries SET attempts = attempts + 1, last_error = f.error, claimed_until = 0,
+      state = f.state, next_attempt_at = COALESCE(f.next_attempt_at, deliveries.next_attempt_at)
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS f(id, error, state, next_attempt_at)
+    WHERE deliveries.occurrence_id = f.id`,
+  sqlite: `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
+      state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
+    WHERE occurrence_id = $1`,
+};
 
 export function createOutboxStore(driver: SqlDriver): OutboxStore {
   const { skipLocked } = driver;
@@ -84,16 +113,12 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
       // One commit for a batch's failures, not one each (a downstream that is down fails them all), the
       // rows in one order for every replica.
       const byId = [...failures].sort((a, b) => compareText(a.occurrenceId, b.occurrenceId));
-      await redoable(async (tx) => {
-        for (const { occurrenceId, error, nextAttemptAt } of byId) {
-          await tx.execute(
-            `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = 0,
-               state = $3, next_attempt_at = COALESCE($4, next_attempt_at)
-             WHERE occurrence_id = $1`,
-            [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt],
-          );
-        }
-      });
+      await redoable((tx) =>
+        tx.queryEach(
+          MARK_FAILED,
+          byId.map(({ occurrenceId, error, nextAttemptAt }) => [occurrenceId, error.slice(0, 500), nextAttemptAt === null ? 'dead' : 'pending', nextAttemptAt]),
+        ),
+      );
     },
 
     listDeadLetters(limit) {

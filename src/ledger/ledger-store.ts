@@ -8,12 +8,13 @@ import { pairingKeyOf } from '../domain/correlation-key.js';
 import type { RecordedCopy } from '../domain/delivery-payload.js';
 import { screenConversion } from '../domain/conversion-screening.js';
 import type { DomainEventType } from '../domain/domain-event.js';
-import { enqueueDelivery } from '../delivery/outbox-store.js';
-import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
+import { enqueueDeliveries, type QueuedDelivery } from '../delivery/outbox-store.js';
+import type { EachRowStatement, SqlDriver, SqlExecutor } from '../store/sql-driver.js';
 import { compareText, durabilityOf } from '../store/sql-driver.js';
 import type { InboxState, StoredWebhook } from '../webhooks/inbox-store.js';
 import { writeFigureChanges, type FigureChanges } from '../readiness/readiness-store.js';
-import { settleEvent, type OccurrenceRow } from './occurrence-settle.js';
+import { copyToSettle, readsOf, settleCopy, type CopyToSettle } from './occurrence-settle.js';
+import { loadWorkspace, type OccurrenceRecord } from './occurrence-workspace.js';
 import { classifySettleFailure } from './settle-failure.js';
 
 export interface LedgerPolicy {
@@ -81,16 +82,18 @@ export interface LedgerStore {
   rescueDue(now: number, limit: number): Promise<CopyOutcome[]>;
 }
 
+const SETTLE_INBOX: EachRowStatement = {
+  postgres: `UPDATE inbox SET state = r.state, detail = r.detail, processed_at = r.at
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS r(id, state, detail, at) WHERE inbox.id = r.id`,
+  sqlite: 'UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1',
+};
+
 /** When a batch is settled webhook by webhook: below the pool's 10 connections, which appends and delivery also need. */
 const POSTGRES_SETTLE_CONCURRENCY = 4;
 
 export function createLedgerStore(driver: SqlDriver): LedgerStore {
   const { skipLocked } = driver;
   const { redoable } = durabilityOf(driver);
-
-  async function settleInbox(tx: SqlExecutor, inboxId: number, state: SettleResult['state'], detail: string | null) {
-    await tx.execute('UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1', [inboxId, state, detail, Date.now()]);
-  }
 
   type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
   type Screened = { readonly webhook: StoredWebhook; readonly conversion: ReturnType<typeof screenConversion> };
@@ -111,36 +114,64 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
     return new Map(rows.map((row) => [Number(row.id), row.state]));
   }
 
-  /** One webhook, its locks held; recounts of closed windows are left in `figures` for the caller to write last. */
-  async function settleLocked(tx: SqlExecutor, { webhook, conversion }: Screened, state: string | undefined, policy: LedgerPolicy, figures: FigureChanges): Promise<SettleResult> {
-    // Settling is idempotent: a row another replica settled after our lease ran out is left alone.
-    if (state !== 'pending') return { state: 'processed', detail: 'already-settled', copies: [] };
+  /**
+   * What settling one webhook will do, its locks held: nothing (another replica settled it after our lease ran
+   * out, or it came twice in this batch: settling is idempotent), settle it as unconverted, or settle its copies.
+   */
+  type Plan =
+    | { readonly kind: 'already-settled' }
+    | { readonly kind: 'not-converted'; readonly inboxId: number; readonly state: 'unrecognised' | 'quarantined'; readonly detail: string }
+    | { readonly kind: 'copies'; readonly inboxId: number; readonly copies: readonly CopyToSettle[]; readonly detail: string | null };
+
+  function planOf({ webhook, conversion }: Screened, state: string | undefined, policy: LedgerPolicy): Plan {
+    if (state !== 'pending') return { kind: 'already-settled' };
     if (conversion.kind !== 'converted') {
-      const settled = conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined';
-      await settleInbox(tx, webhook.inboxId, settled, conversion.reason);
-      return { state: settled, detail: conversion.reason, copies: [] };
+      return { kind: 'not-converted', inboxId: webhook.inboxId, state: conversion.kind === 'unrecognised' ? 'unrecognised' : 'quarantined', detail: conversion.reason };
     }
-    const copies: CopyOutcome[] = [];
-    for (const [index, event] of conversion.events.entries()) {
-      copies.push(await settleEvent(driver.dialect, tx, webhook, conversion.source, event, index, policy, figures));
-    }
-    const detail = conversion.contracted?.length ? 'contracted' : null;
-    await settleInbox(tx, webhook.inboxId, 'processed', detail);
-    return { state: 'processed', detail, copies };
+    return {
+      kind: 'copies',
+      inboxId: webhook.inboxId,
+      copies: conversion.events.map((event, index) => copyToSettle(webhook, conversion.source, event, index, policy)),
+      detail: conversion.contracted?.length ? 'contracted' : null,
+    };
   }
 
-  /** Settles `items` in the transaction `tx`: one commit for all of them. */
+  /**
+   * Settles `items` in the transaction `tx`: one commit for all of them, and a fixed number of statements on
+   * PostgreSQL however many they are. Locks first; then every occurrence any copy may pair with is read at once;
+   * the copies are decided one after another in memory (each sees the decisions before it); then everything is
+   * written back, the readiness counters last.
+   */
   async function settleInTransaction(tx: SqlExecutor, items: readonly Item[], policy: LedgerPolicy): Promise<SettleResult[]> {
     // Here, for every caller and both databases alike: text either database would refuse or alter never reaches them.
     const screened = items.map(({ webhook, conversion }): Screened => ({ webhook, conversion: screenConversion(conversion) }));
     const states = await lockForSettle(tx, screened);
-    const figures: FigureChanges = new Map();
-    const results: SettleResult[] = [];
-    for (const item of screened) {
-      results.push(await settleLocked(tx, item, states.get(item.webhook.inboxId), policy, figures));
+    const plans = screened.map((item) => {
+      const plan = planOf(item, states.get(item.webhook.inboxId), policy);
       // The same webhook twice in one batch settles once.
       states.delete(item.webhook.inboxId);
-    }
+      return plan;
+    });
+    const work = await loadWorkspace(tx, readsOf(plans.flatMap((plan) => (plan.kind === 'copies' ? plan.copies : []))));
+    const figures: FigureChanges = new Map();
+    const settledRows: (readonly unknown[])[] = [];
+    const now = Date.now();
+    const results = plans.map((plan): SettleResult => {
+      switch (plan.kind) {
+        case 'already-settled':
+          return { state: 'processed', detail: 'already-settled', copies: [] };
+        case 'not-converted':
+          settledRows.push([plan.inboxId, plan.state, plan.detail, now]);
+          return { state: plan.state, detail: plan.detail, copies: [] };
+        case 'copies': {
+          const copies = plan.copies.map((copy) => settleCopy(work, copy, policy, figures));
+          settledRows.push([plan.inboxId, 'processed', plan.detail, now]);
+          return { state: 'processed', detail: plan.detail, copies };
+        }
+      }
+    });
+    await work.write(tx);
+    if (settledRows.length > 0) await tx.queryEach(SETTLE_INBOX, settledRows);
     await writeFigureChanges(tx, figures);
     return results;
   }
@@ -231,12 +262,13 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
           [now, limit],
         );
         const rescued: CopyOutcome[] = [];
+        const deliveries: QueuedDelivery[] = [];
         // Keys in the order settles take them (sorted), so a rescue and a settle never wait on each other.
         due.sort((a, b) => compareText(a.correlation_key, b.correlation_key));
         for (const { id, correlation_key } of due) {
           // Same lock order as settle (key, then row), and re-read under the lock: a primary copy may have just won.
           await tx.lockKey(correlation_key);
-          const [row] = await tx.query<OccurrenceRow>(`SELECT * FROM occurrences WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [id]);
+          const [row] = await tx.query<OccurrenceRecord & Record<string, unknown>>(`SELECT * FROM occurrences WHERE id = $1 ${skipLocked ? 'FOR UPDATE' : ''}`, [id]);
           if (!row || row.delivered_via != null || row.rescue_at == null || row.rescue_at > now) continue;
           const channel: Channel = row.legacy_copy ? 'legacy' : 'events';
           const copy = JSON.parse((row.legacy_copy ?? row.events_copy) as string) as RecordedCopy;
@@ -244,9 +276,10 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
             `UPDATE occurrences SET delivered_via = $2, delivery_reason = 'rescued', decided_at = $3, rescue_at = NULL WHERE id = $1`,
             [id, channel, now],
           );
-          await enqueueDelivery(tx, id, copy, 'rescued', now);
+          deliveries.push({ occurrenceId: id, copy, reason: 'rescued', now });
           rescued.push({ occurrenceId: id, type: copy.event.type, channel, action: 'rescued', reason: 'rescued', lagMs: null, lateChannel: null, mismatches: [] });
         }
+        await enqueueDeliveries(tx, deliveries);
         return rescued;
       });
     },

@@ -1,7 +1,8 @@
 /**
- * One converted event's copy, settled inside the ledger's transaction: find the occurrence it belongs to
- * (`choosePairing`), let `decideCopy` say what happens to it, record that, and queue the delivery when it is
- * delivered. The decisions are the domain's (src/domain/ledger.ts); this is their SQL.
+ * One converted event's copy, settled in the batch's workspace of occurrences (./occurrence-workspace.ts): find
+ * the occurrence it belongs to (`choosePairing`), let `decideCopy` say what happens to it, record that, and
+ * queue the delivery when it is delivered. The decisions are the domain's (src/domain/ledger.ts); this applies
+ * them to the ledger's rows.
  */
 import { carriageOf, type Channel, type DomainEvent, type WebhookSource } from '../domain/domain-event.js';
 import type { RecordedCopy } from '../domain/delivery-payload.js';
@@ -18,88 +19,109 @@ import {
   type CopyToPair,
   type PairingCandidate,
 } from '../domain/ledger.js';
-import { enqueueDelivery } from '../delivery/outbox-store.js';
 import { recountClosed, type ClosingRow, type FigureChanges } from '../readiness/readiness-store.js';
-import type { SqlExecutor } from '../store/sql-driver.js';
+import type { OccurrenceReads, OccurrenceRecord, OccurrenceWorkspace, PlacedRange } from './occurrence-workspace.js';
 import type { StoredWebhook } from '../webhooks/inbox-store.js';
 import type { CopyOutcome, LedgerPolicy } from './ledger-store.js';
-
-export interface OccurrenceRow extends Record<string, unknown> {
-  id: string;
-  first_seen_at: number;
-  key_qualifiers: string | null;
-  legacy_role: string | null;
-  delivery_reason: string | null;
-  mismatched_fields: string | null;
-  window_closed_at: number | null;
-  legacy_seen_at: number | null;
-  events_seen_at: number | null;
-  legacy_copy: string | null;
-  events_copy: string | null;
-  delivered_via: string | null;
-  rescue_at: number | null;
-  correlation_key: string;
-  type: string;
-}
 
 export const seenColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_seen_at' : 'events_seen_at');
 export const copyColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_copy' : 'events_copy');
 export const roleColumn = (channel: Channel) => (channel === 'legacy' ? 'legacy_role' : 'events_role');
 export const otherChannel = (channel: Channel): Channel => (channel === 'legacy' ? 'events' : 'legacy');
 
-type Dialect = 'sqlite' | 'postgres';
+/**
+ * One converted event's copy, with what pairing it needs from the store worked out once: first to read it
+ * (`readsOf`), then to settle it (`settleCopy`).
+ */
+export interface CopyToSettle {
+  readonly webhook: StoredWebhook;
+  readonly source: WebhookSource;
+  readonly event: DomainEvent;
+  readonly pairing: CopyToPair;
+  readonly key: string;
+  /** The id a new occurrence gets from this very copy (or a strong key's id). */
+  readonly newId: string;
+  /** Windowed keys: occurrences of the key placed within the window of this copy. */
+  readonly near: PlacedRange | null;
+  /** A copy with no time of its own: where Codat's retry schedule would have placed its occurrence. */
+  readonly retryBands: readonly PlacedRange[];
+}
+
+export function copyToSettle(webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy): CopyToSettle {
+  const placement = placementOf(event.occurredAt, webhook.receivedAt);
+  const key = pairingKeyOf(event);
+  const windowed = event.keyStrength !== 'strong';
+  const at = placement.at;
+  return {
+    webhook,
+    source,
+    event,
+    pairing: { placement, qualifiers: qualifiersOf(event), sourceType: source.type },
+    key,
+    // A new occurrence's id comes from this very copy: a redelivery once retention forgot the inbox row
+    // finds it again and is a duplicate instead of inserting the same id twice.
+    newId: windowed ? occurrenceIdFor(event, `${webhook.channel}|${webhook.dedupeKey}|${index}`) : occurrenceIdFor(event, ''),
+    near: windowed ? { key, from: at - policy.windowMs, to: at + policy.windowMs } : null,
+    retryBands: windowed && !placement.timed ? retryBands(at, policy.windowMs).map(([from, to]) => ({ key, from, to })) : [],
+  };
+}
+
+/** Everything settling `copies` may read: read before any is settled, in two statements. */
+export function readsOf(copies: readonly CopyToSettle[]): OccurrenceReads {
+  return {
+    ids: copies.map((copy) => copy.newId),
+    ranges: copies.flatMap((copy) => (copy.near ? [copy.near, ...copy.retryBands] : [])),
+  };
+}
+
+/** The candidates of `choosePairing` among the occurrences of the copy's key placed in `ranges`. */
+function candidatesIn(work: OccurrenceWorkspace, copy: CopyToSettle, ranges: readonly PlacedRange[]): PairingCandidate[] {
+  const channel = copy.webhook.channel;
+  const at = copy.pairing.placement.at;
+  return ranges.flatMap((range) =>
+    work.placed(range).map((row): PairingCandidate => {
+      const sameSeen = row[seenColumn(channel)] != null;
+      const sameCopy = row[copyColumn(channel)];
+      const nearlySame = sameSeen && Math.abs(row.occurred_at - at) <= SAME_TELLING_TOLERANCE_MS && sameCopy != null;
+      return {
+        id: row.id,
+        placedAt: row.occurred_at,
+        qualifiers: row.key_qualifiers ? (JSON.parse(row.key_qualifiers) as (string | null)[]) : [],
+        sameChannelSeen: sameSeen,
+        sameChannelSourceType: nearlySame ? ((JSON.parse(sameCopy) as RecordedCopy).source.type ?? null) : null,
+        otherChannelSeen: row[seenColumn(otherChannel(channel))] != null,
+      };
+    }),
+  );
+}
 
 /**
  * The occurrence a copy belongs to (docs/correlation.md): a strong key names it outright; a windowed key
  * is paired by the pure rule of `choosePairing` over the occurrences of its pairing key placed near it.
  */
-async function findOccurrence(dialect: Dialect, tx: SqlExecutor, event: DomainEvent, copy: CopyToPair, channel: Channel, policy: LedgerPolicy, webhook: StoredWebhook, index: number) {
-  if (event.keyStrength === 'strong') {
-    const id = occurrenceIdFor(event, '');
-    const [row] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
-    return { id, row: row ?? null };
-  }
-  const at = copy.placement.at;
-  const sourceType = dialect === 'postgres' ? `(${copyColumn(channel)}::json -> 'source' ->> 'type')` : `json_extract(${copyColumn(channel)}, '$.source.type')`;
-  const candidatesPlaced = async (ranges: readonly (readonly [number, number])[]): Promise<PairingCandidate[]> => {
-    const rows = await tx.query<{ id: string; placed_at: number; key_qualifiers: string | null; same_seen: number | null; other_seen: number | null; same_source_type: string | null }>(
-      `SELECT id, occurred_at AS placed_at, key_qualifiers, ${seenColumn(channel)} AS same_seen, ${seenColumn(otherChannel(channel))} AS other_seen,
-         CASE WHEN ${seenColumn(channel)} IS NOT NULL AND occurred_at BETWEEN $2 AND $3 THEN ${sourceType} END AS same_source_type
-       FROM occurrences WHERE correlation_key = $1 AND (${ranges.map((_, i) => `occurred_at BETWEEN $${4 + 2 * i} AND $${5 + 2 * i}`).join(' OR ')})`,
-      [pairingKeyOf(event), at - SAME_TELLING_TOLERANCE_MS, at + SAME_TELLING_TOLERANCE_MS, ...ranges.flat()],
-    );
-    return rows.map((r): PairingCandidate => ({
-      id: r.id,
-      placedAt: Number(r.placed_at),
-      qualifiers: r.key_qualifiers ? (JSON.parse(r.key_qualifiers) as (string | null)[]) : [],
-      sameChannelSeen: r.same_seen != null,
-      sameChannelSourceType: r.same_source_type ?? null,
-      otherChannelSeen: r.other_seen != null,
-    }));
-  };
-  const near = await candidatesPlaced([[at - policy.windowMs, at + policy.windowMs]]);
-  let pairing = choosePairing(copy, near, policy.windowMs);
+function occurrenceOf(work: OccurrenceWorkspace, copy: CopyToSettle, policy: LedgerPolicy): string {
+  if (!copy.near) return copy.newId;
+  const near = candidatesIn(work, copy, [copy.near]);
+  let pairing = choosePairing(copy.pairing, near, policy.windowMs);
   // A copy with no time of its own that found nothing near it may be a late retry: look where Codat's
   // schedule would have placed its occurrence.
-  if (pairing.kind === 'new' && !copy.placement.timed) {
-    pairing = choosePairing(copy, [...near, ...(await candidatesPlaced(retryBands(at, policy.windowMs)))], policy.windowMs);
+  if (pairing.kind === 'new' && copy.retryBands.length > 0) {
+    pairing = choosePairing(copy.pairing, [...near, ...candidatesIn(work, copy, copy.retryBands)], policy.windowMs);
   }
-  // A new occurrence's id comes from this very copy: a redelivery once retention forgot the inbox row
-  // finds it again and is a duplicate instead of inserting the same id twice.
-  const id = pairing.kind === 'new' ? occurrenceIdFor(event, `${channel}|${webhook.dedupeKey}|${index}`) : pairing.occurrenceId;
-  const [row] = await tx.query<OccurrenceRow>('SELECT * FROM occurrences WHERE id = $1', [id]);
-  return { id, row: row ?? null };
+  return pairing.kind === 'new' ? copy.newId : pairing.occurrenceId;
 }
 
-/** `figures`: where a late copy's recount of a closed window is noted, for the caller to write last (`writeFigureChanges`). */
-export async function settleEvent(
-  dialect: Dialect, tx: SqlExecutor, webhook: StoredWebhook, source: WebhookSource, event: DomainEvent, index: number, policy: LedgerPolicy, figures: FigureChanges,
-): Promise<CopyOutcome> {
+/**
+ * Settles one copy in the batch's workspace: its decision is seen by the copies after it, and written with
+ * theirs. `figures`: where a late copy's recount of a closed window is noted, for the caller to write last
+ * (`writeFigureChanges`).
+ */
+export function settleCopy(work: OccurrenceWorkspace, copyToSettle: CopyToSettle, policy: LedgerPolicy, figures: FigureChanges): CopyOutcome {
+  const { webhook, source, event, pairing } = copyToSettle;
   const channel = webhook.channel;
   const arrivedAt = webhook.receivedAt;
-  const placement = placementOf(event.occurredAt, arrivedAt);
-  const qualifiers = qualifiersOf(event);
-  const { id, row } = await findOccurrence(dialect, tx, event, { placement, qualifiers, sourceType: source.type }, channel, policy, webhook, index);
+  const id = occurrenceOf(work, copyToSettle, policy);
+  const row = work.get(id);
   const copy: RecordedCopy = { event, source, arrivedAt, ...(webhook.requestId ? { requestId: webhook.requestId } : {}) };
   const otherSeenAt = row ? row[seenColumn(otherChannel(channel))] : null;
   const otherCopy = row?.[copyColumn(otherChannel(channel))];
@@ -129,48 +151,51 @@ export async function settleEvent(
   });
 
   if (decision.action === 'duplicate') {
-    await tx.execute('UPDATE occurrences SET duplicate_copies = duplicate_copies + 1 WHERE id = $1', [id]);
+    work.update(id, (r) => {
+      r.duplicate_copies += 1;
+    });
     return outcome();
   }
   const deliver = decision.action === 'deliver';
   const rescueAt = decision.action === 'hold' ? decision.rescueAt : null;
   const reason = deliver ? decision.reason : null;
   const role = channel === primary ? 'primary' : 'shadow';
-  const qualifiersText = qualifiers.length > 0 ? JSON.stringify(qualifiers) : null;
+  const copyText = JSON.stringify(copy);
   if (!row) {
-    await tx.execute(
-      `INSERT INTO occurrences (id, type, correlation_key, key_strength, company_id, first_seen_at, occurred_at, key_qualifiers,
-         ${seenColumn(channel)}, ${copyColumn(channel)}, ${roleColumn(channel)}, delivered_via, delivery_reason, decided_at, rescue_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [id, event.type, pairingKeyOf(event), event.keyStrength, event.companyId, arrivedAt, placement.at, qualifiersText, arrivedAt,
-        JSON.stringify(copy), role, deliver ? channel : null, reason, deliver ? arrivedAt : null, rescueAt],
-    );
+    const qualifiers = pairing.qualifiers;
+    work.insert({
+      id, type: event.type, correlation_key: copyToSettle.key, key_strength: event.keyStrength, company_id: event.companyId,
+      first_seen_at: arrivedAt, occurred_at: pairing.placement.at, window_closed_at: null,
+      key_qualifiers: qualifiers.length > 0 ? JSON.stringify(qualifiers) : null,
+      legacy_seen_at: null, events_seen_at: null, legacy_copy: null, events_copy: null, legacy_role: null, events_role: null,
+      [seenColumn(channel)]: arrivedAt, [copyColumn(channel)]: copyText, [roleColumn(channel)]: role,
+      mismatched_fields: null, duplicate_copies: 0,
+      delivered_via: deliver ? channel : null, delivery_reason: reason, decided_at: deliver ? arrivedAt : null, rescue_at: rescueAt,
+    });
   } else {
-    const known = row.key_qualifiers ? (JSON.parse(row.key_qualifiers) as (string | null)[]) : [];
-    const merged = qualifiers.length > 0 ? JSON.stringify(mergeQualifiers(known, qualifiers)) : row.key_qualifiers;
-    await tx.execute(
-      `UPDATE occurrences SET ${seenColumn(channel)} = $2, ${copyColumn(channel)} = $3, ${roleColumn(channel)} = $8,
-         delivered_via = COALESCE(delivered_via, $4), delivery_reason = COALESCE(delivery_reason, $5),
-         decided_at = COALESCE(decided_at, $6), rescue_at = $7, mismatched_fields = COALESCE($9, mismatched_fields), key_qualifiers = $10
-       WHERE id = $1`,
-      [id, arrivedAt, JSON.stringify(copy), deliver ? channel : null, reason, deliver ? arrivedAt : null, deliver ? null : rescueAt ?? row.rescue_at,
-        role, completesPair ? mismatches.join(',') : null, merged],
-    );
-    if (row.window_closed_at != null) {
-      const before: ClosingRow = {
-        id, type: row.type, first_seen_at: Number(row.first_seen_at), legacy_seen_at: row.legacy_seen_at, events_seen_at: row.events_seen_at,
-        legacy_role: row.legacy_role, delivered_via: row.delivered_via, delivery_reason: row.delivery_reason, mismatched_fields: row.mismatched_fields,
-      };
-      recountClosed(figures, before, {
-        ...before,
-        [seenColumn(channel)]: arrivedAt,
-        ...(channel === 'legacy' ? { legacy_role: role } : {}),
-        delivered_via: row.delivered_via ?? (deliver ? channel : null),
-        delivery_reason: row.delivery_reason ?? reason,
-        mismatched_fields: completesPair ? mismatches.join(',') : row.mismatched_fields,
-      });
-    }
+    const before: ClosingRow | null = row.window_closed_at != null ? closingRowOf(row) : null;
+    work.update(id, (r) => {
+      if (pairing.qualifiers.length > 0) {
+        const known = r.key_qualifiers ? (JSON.parse(r.key_qualifiers) as (string | null)[]) : [];
+        r.key_qualifiers = JSON.stringify(mergeQualifiers(known, pairing.qualifiers));
+      }
+      r[seenColumn(channel)] = arrivedAt;
+      r[copyColumn(channel)] = copyText;
+      r[roleColumn(channel)] = role;
+      r.delivered_via ??= deliver ? channel : null;
+      r.delivery_reason ??= reason;
+      r.decided_at ??= deliver ? arrivedAt : null;
+      r.rescue_at = deliver ? null : (rescueAt ?? r.rescue_at);
+      if (completesPair) r.mismatched_fields = mismatches.join(',');
+    });
+    // A copy completing an occurrence whose window already closed moves its figures (readiness counts it once).
+    if (before) recountClosed(figures, before, closingRowOf(row));
   }
-  if (deliver) await enqueueDelivery(tx, id, copy, decision.reason, arrivedAt);
+  if (deliver) work.queueDelivery({ occurrenceId: id, copy, reason: decision.reason, now: arrivedAt });
   return outcome(reason);
+}
+
+function closingRowOf(row: OccurrenceRecord): ClosingRow {
+  const { id, type, first_seen_at, legacy_seen_at, events_seen_at, legacy_role, delivered_via, delivery_reason, mismatched_fields } = row;
+  return { id, type, first_seen_at, legacy_seen_at, events_seen_at, legacy_role, delivered_via, delivery_reason, mismatched_fields };
 }

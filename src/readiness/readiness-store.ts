@@ -4,7 +4,7 @@
  */
 import type { DomainEventType } from '../domain/domain-event.js';
 import type { TypeStats } from '../domain/readiness.js';
-import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
+import type { EachRowStatement, SqlDriver, SqlExecutor } from '../store/sql-driver.js';
 import { compareText, durabilityOf } from '../store/sql-driver.js';
 
 export const HOUR_MS = 3600_000;
@@ -94,16 +94,21 @@ export function recountClosed(changes: FigureChanges, before: ClosingRow, after:
  * order would be another (reproduced: test/integration/cutover-monitor-replicas.test.ts).
  */
 export async function writeFigureChanges(tx: SqlExecutor, changes: FigureChanges) {
-  const byKey = [...changes.values()].sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
-  for (const { type, hour, figure, n } of byKey) {
-    if (n === 0) continue;
-    await tx.execute(
-      `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
-      [type, hour, figure, n],
-    );
-  }
+  const byKey = [...changes.values()]
+    .filter(({ n }) => n !== 0)
+    .sort((a, b) => compareText(a.type, b.type) || a.hour - b.hour || compareText(a.figure, b.figure));
+  if (byKey.length === 0) return;
+  await tx.queryEach(ADD_FIGURES, byKey.map(({ type, hour, figure, n }) => [type, hour, figure, n]));
 }
+
+// The ordinality keeps the rows in key order as they are inserted (and their counters locked).
+const ADD_FIGURES: EachRowStatement = {
+  postgres: `INSERT INTO window_stats (type, hour, figure, n)
+    SELECT type, hour, figure, n FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) WITH ORDINALITY AS f(type, hour, figure, n, i) ORDER BY i
+    ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
+  sqlite: `INSERT INTO window_stats (type, hour, figure, n) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (type, hour, figure) DO UPDATE SET n = window_stats.n + excluded.n`,
+};
 
 const count = async (tx: SqlExecutor, sql: string) => Number((await tx.query<{ n: number }>(sql))[0]?.n ?? 0);
 

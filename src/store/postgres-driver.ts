@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { compareText, type Row, type SqlDriver, type SqlExecutor, type TransactionOptions } from './sql-driver.js';
+import { columnsOf, compareText, type EachRowStatement, type Row, type SqlDriver, type SqlExecutor, type TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 // BIGINT columns hold epoch milliseconds: read them as numbers, not strings.
@@ -98,6 +98,10 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
             'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, i) ORDER BY i',
             [sorted],
           );
+        },
+        async queryEach<R extends Row>(statement: EachRowStatement, rows: readonly (readonly unknown[])[]) {
+          if (rows.length === 0) return [];
+          return (await run(statement.postgres, columnsOf(rows))).rows as R[];
         },
       };
       try {

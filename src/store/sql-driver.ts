@@ -22,6 +22,25 @@ export interface SqlExecutor {
    * settle takes its keys in: transactions that share some keys then queue on the first instead of deadlocking.
    */
   lockKeys(keys: readonly string[]): Promise<void>;
+  /**
+   * One statement over many rows of parameters, so that a batch costs one round trip and not one per row.
+   * PostgreSQL runs `postgres` once, each parameter the column of the rows' values as an array (read with
+   * `unnest($1::text[], $2::bigint[], …)`); SQLite runs `sqlite` once per row, in-process, where a round trip
+   * costs nothing. Returns every row the statement returned.
+   */
+  queryEach<R extends Row = Row>(statement: EachRowStatement, rows: readonly (readonly unknown[])[]): Promise<R[]>;
+}
+
+/** A statement of `SqlExecutor.queryEach`, in each database's words. */
+export interface EachRowStatement {
+  readonly postgres: string;
+  readonly sqlite: string;
+}
+
+/** The rows' values by column: what `unnest` of `SqlExecutor.queryEach`'s arrays gives back as rows. */
+export function columnsOf(rows: readonly (readonly unknown[])[]): unknown[][] {
+  const width = rows[0]?.length ?? 0;
+  return Array.from({ length: width }, (_, column) => rows.map((row) => row[column] ?? null));
 }
 
 export interface TransactionOptions {

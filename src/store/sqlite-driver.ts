@@ -2,7 +2,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
+import type { EachRowStatement, Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 type Statement = Database.Statement<Record<string, unknown>>;
@@ -110,6 +110,15 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
     },
     async lockKey() {},
     async lockKeys() {},
+    async queryEach<R extends Row>(statement: EachRowStatement, rows: readonly (readonly unknown[])[]) {
+      const prepared = prepare(statement.sqlite);
+      const results: R[] = [];
+      for (const row of rows) {
+        if (prepared.reader) results.push(...(prepared.all(bind(row)) as R[]));
+        else prepared.run(bind(row));
+      }
+      return results;
+    },
   };
 
   const driver: SqlDriver = {
