@@ -276,6 +276,47 @@ describe('PostgreSQL: settling claimed batches', () => {
     expect(await committedSince(before)).toBeLessThanOrEqual(6);
   });
 
+  /** A store whose driver counts every statement its transactions send, BEGIN and COMMIT left out. */
+  function countingReplica(): { store: CutoverStore; statements: () => number } {
+    if (!database) throw new Error('test database not created');
+    const driver = createPostgresDriver(database.url, 10);
+    let statements = 0;
+    const counted = <T extends object>(tx: T): T =>
+      new Proxy(tx, {
+        get(target, name, receiver) {
+          const value: unknown = Reflect.get(target, name, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            statements += 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    const store = createSqlCutoverStore({ ...driver, transaction: (work, options) => driver.transaction((tx) => work(counted(tx)), options) });
+    return { store, statements: () => statements };
+  }
+
+  it('when claimed batches of 10 and of 50 webhooks are settled, then both take the same few statements: none per webhook', async () => {
+    const statementsFor = async (count: number) => {
+      const { legacy, events } = await appendCrossingCopies(count);
+      const replica = countingReplica();
+      try {
+        const first = replica.statements();
+        const paired = await replica.store.settleBatch([...legacy, ...events], policy('legacy', GRACE_MS, WINDOW_MS));
+        // Each occurrence's two copies in one batch: the later sees what the earlier decided.
+        expect(paired.flatMap((r) => r.copies.map((c) => c.action))).toEqual([...Array(count).fill('deliver'), ...Array(count).fill('match')]);
+        return replica.statements() - first;
+      } finally {
+        await replica.store.close();
+      }
+    };
+    const small = await statementsFor(10);
+    const large = await statementsFor(50);
+    // Locks, the inbox rows, two reads of occurrences, then one write each of occurrences, deliveries and inbox.
+    expect(large).toBe(small);
+    expect(large).toBeLessThanOrEqual(8);
+  });
+
   it('when two replicas that disagree about the primary settle crossing batches of the two copies of 400 occurrences concurrently, then each occurrence is delivered exactly once, and no batch fell back to a transaction per webhook', async () => {
     const OCCURRENCES = 400;
     const BATCH = 50;
