@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: what a deployment is sized by. For each side (the service on its embedded store and on
  * PostgreSQL, a naive durable consumer, bare Express) the webhooks accepted per second and the time until
- * the last occurrence reached a downstream stub, CPU per webhook, peak RSS and, on PostgreSQL, commits per
- * webhook; medians of repeated runs, ratios against the baselines of the same run. It prints figures and
+ * the last occurrence reached a downstream stub, CPU per webhook, peak RSS and, on PostgreSQL, commits and round
+ * trips (statements) per webhook; medians of repeated runs, ratios against the baselines of the same run. It prints figures and
  * never asserts on time: the machine may be shared and noisy, read medians and ratios.
  *
  *   npm run bench -- --quick                   # one short run of every side
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseBenchArguments, type SideName } from './bench/arguments.js';
 import { measureRun, type RunFigures } from './bench/measure.js';
 import { compileForBench, startDownstreamStub, type Child } from './bench/processes.js';
-import { describeRun, log, summarise } from './bench/report.js';
+import { describeRun, describeStatementStats, log, summarise } from './bench/report.js';
 import { discardAllSides, startSide } from './bench/sides.js';
 import { checkSignerAgainstLibrary, createWebhookStream } from './bench/webhooks.js';
 
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const cpuProfDir = settings.cpuProf ? mkdtempSync(join(tmpdir(), 'cutover-bench-profile-')) : undefined;
   const stream = createWebhookStream();
   const results = new Map<SideName, RunFigures[]>(settings.sides.map((side) => [side, []]));
+  const said = new Set<string>();
   for (let run = 1; run <= settings.runs; run += 1) {
     log(`\nrun ${run} of ${settings.runs}`);
     // Alternate the order, so that a drift of the machine during a run does not favour one side.
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
         const figures = await measureRun(side, stream, stub, settings);
         results.get(name)?.push(figures);
         log(describeRun(name, run, figures));
+        for (const line of describeStatementStats(figures.statementStats, said)) log(line);
       } finally {
         await side.discard();
       }

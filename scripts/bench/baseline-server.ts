@@ -5,7 +5,7 @@
  *            the limit of a Node HTTP process that takes JSON webhooks and stores nothing.
  *   naive:   the same plus one PostgreSQL `INSERT … ON CONFLICT DO NOTHING` per request before the 202 (on
  *            $DATABASE_URL): the durable consumer a team writes in an afternoon, with no signature check,
- *            no conversion and no delivery.
+ *            no conversion and no delivery. GET /metrics counts its statements as the service does.
  *   http:    raw node:http: read the body, JSON.parse it, answer 202: the floor of Node itself.
  *
  *   PORT=3100 node .bench-build/baseline-server.js naive
@@ -38,12 +38,15 @@ async function listenNaive(): Promise<{ server: Server; close: () => Promise<voi
   if (!databaseUrl) throw new Error('the naive baseline needs DATABASE_URL');
   // pg's default pool size, as the afternoon's code would leave it.
   const pool = new pg.Pool({ connectionString: databaseUrl });
+  // Its statements, for the bench's round trips per webhook, in the service's metric: one per request (no BEGIN).
+  let statements = 1;
   await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json());
   app.post(PATHS, async (req, res) => {
     try {
+      statements += 1;
       await pool.query('INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [req.get('webhook-id') ?? '', req.body]);
       res.status(202).json({ status: 'accepted' });
     } catch {
@@ -52,6 +55,9 @@ async function listenNaive(): Promise<{ server: Server; close: () => Promise<voi
   });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain').send(`codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`);
   });
   return { server: app.listen(port, host), close: () => pool.end() };
 }

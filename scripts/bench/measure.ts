@@ -7,8 +7,9 @@ import { POSTGRES_ADMIN_URL } from '../../tools/postgres.js';
 import type { BenchSettings } from './arguments.js';
 import { runAutocannon, runPaced, type LoadResult } from './load.js';
 import { cpuSecondsOf, machineCpuSeconds, readProc } from './proc-stat.js';
-import type { Child } from './processes.js';
+import { postgresStatements, type Child } from './processes.js';
 import type { RunningSide } from './sides.js';
+import { topStatements, type StatementStats } from './statement-stats.js';
 import type { WebhookStream } from './webhooks.js';
 
 export interface RunFigures {
@@ -24,6 +25,13 @@ export interface RunFigures {
   readonly postgresCpuMsPerWebhook: number;
   /** Transactions committed in the side's database per accepted webhook, over the side's life. */
   readonly commitsPerWebhook: number;
+  /**
+   * Statements sent to the side's database per accepted webhook, over the side's life (BEGIN, COMMIT and ROLLBACK
+   * included): the processes' own `codat_cutover_store_statements_total`, read just before they stop, replicas summed.
+   */
+  readonly roundTripsPerWebhook: number;
+  /** The side database's most expensive statements, if the server collects them (pg_stat_statements); null off PostgreSQL. */
+  readonly statementStats: StatementStats | null;
   /** The highest resident set (VmHWM) of any of its processes, MB. */
   readonly peakRssMb: number;
   /** The whole machine's busy CPU over the run, % of all its cores: near 100, the cores were the limit. */
@@ -98,6 +106,10 @@ async function commitsIn(databaseUrl: string): Promise<number> {
   }
 }
 
+/** NaN if any process could not say. */
+const sumOf = async (counts: readonly Promise<number>[]): Promise<number> =>
+  (await Promise.all(counts.map((count) => count.catch(() => NaN)))).reduce((total, n) => total + n, 0);
+
 const cpuOf = (targets: readonly Child[]) => targets.reduce((sum, t) => sum + (readProc(t.pid)?.cpuSeconds ?? NaN), 0);
 
 export async function measureRun(side: RunningSide, stream: WebhookStream, stub: Stub, settings: BenchSettings): Promise<RunFigures> {
@@ -129,12 +141,16 @@ export async function measureRun(side: RunningSide, stream: WebhookStream, stub:
   const postgresSeconds = spec.usesPostgres ? cpuSecondsOf('postgres') - postgres0 : NaN;
   const peakRssMb = Math.max(...targets.map((t) => readProc(t.pid)?.peakRssMb ?? NaN));
 
+  // Each process counts its own statements, until it exits: read them last, while it still answers.
+  const statements = side.database ? await sumOf(targets.map((t) => postgresStatements(t.url))) : NaN;
   // A PostgreSQL backend may keep its counts for a while before it reports them; it reports them when it exits.
   await side.stop();
   let commitsPerWebhook = NaN;
+  let statementStats: StatementStats | null = null;
   if (side.database) {
     await new Promise((r) => setTimeout(r, 500));
     commitsPerWebhook = (await commitsIn(side.database.url)) / accepted;
+    statementStats = await topStatements(side.database.url);
   }
   return {
     load,
@@ -144,6 +160,8 @@ export async function measureRun(side: RunningSide, stream: WebhookStream, stub:
     cpuMsPerWebhook: (1000 * cpuSeconds) / load.ok,
     postgresCpuMsPerWebhook: (1000 * postgresSeconds) / load.ok,
     commitsPerWebhook,
+    roundTripsPerWebhook: statements / accepted,
+    statementStats,
     peakRssMb,
     machineBusyPercent: (100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total),
   };

@@ -124,9 +124,24 @@ export function startDownstreamStub(): Promise<Child> {
   return startChild('downstream-stub', [join(BENCH_BUILD_DIR, 'downstream-stub.js')], {});
 }
 
+const metricsText = async (url: string): Promise<string> => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+
 /** The service's store backlog, from its own /metrics. */
 export async function backlog(url: string): Promise<{ inbox: number; deliveries: number }> {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const text = await metricsText(url);
   const value = (kind: string) => Number(new RegExp(`^codat_cutover_backlog\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return { inbox: value('inbox'), deliveries: value('deliveries') };
+}
+
+/**
+ * Statements a process has sent to PostgreSQL so far, every kind summed: `codat_cutover_store_statements_total
+ * {dialect="postgres"}` on its /metrics (the service's, and the naive baseline's, which counts its own the same way).
+ */
+export async function postgresStatements(url: string): Promise<number> {
+  const text = await metricsText(url);
+  let total = 0;
+  for (const match of text.matchAll(/^codat_cutover_store_statements_total\{([^}]*)\} (\S+)$/gm)) {
+    if (/(^|,)dialect="postgres"/.test(match[1] ?? '')) total += Number(match[2]);
+  }
+  return total;
 }

@@ -5,6 +5,7 @@
  */
 import type { BenchSettings, SideName } from './arguments.js';
 import type { RunFigures } from './measure.js';
+import type { StatementStats } from './statement-stats.js';
 import { SIDES } from './sides.js';
 
 export const median = (xs: readonly number[]): number => {
@@ -36,6 +37,20 @@ export function describeRun(side: SideName, run: number, figures: RunFigures): s
   return `  run ${run} ${SIDES[side].label.padEnd(32)} accepted ${f0(figures.acceptedPerSecond).padStart(6)}/s${endToEnd}  p99 ${f1(load.p99Ms)} ms  CPU ${f2(figures.cpuMsPerWebhook)} ms/webhook  peak RSS ${f0(figures.peakRssMb)} MB${failed}`;
 }
 
+/** The side's most expensive statements after its run line, or, once per bench, why there are none. */
+export function describeStatementStats(stats: StatementStats | null, said: Set<string>): string[] {
+  if (!stats) return [];
+  if (!stats.active) {
+    if (said.has(stats.why)) return [];
+    said.add(stats.why);
+    return [`  ${stats.why}`];
+  }
+  return [
+    '    top statements by total time (pg_stat_statements):',
+    ...stats.top.map((s) => `    ${f1(s.totalMs).padStart(10)} ms ${f0(s.calls).padStart(9)} calls  ${s.query}`),
+  ];
+}
+
 export type Results = ReadonlyMap<SideName, readonly RunFigures[]>;
 
 /** Each run's `pick(side) ÷ pick(baseline)` in that run, then the median: NaN if either is missing. */
@@ -62,6 +77,7 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
       f2(m((f) => f.cpuMsPerWebhook)),
       SIDES[side].usesPostgres ? f2(m((f) => f.postgresCpuMsPerWebhook)) : '—',
       SIDES[side].usesPostgres ? f2(m((f) => f.commitsPerWebhook)) : '—',
+      SIDES[side].usesPostgres ? f2(m((f) => f.roundTripsPerWebhook)) : '—',
       f0(Math.max(...runs.map((f) => f.peakRssMb))),
       f0(m((f) => f.machineBusyPercent)),
     ];
@@ -71,7 +87,7 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
     `medians of ${settings.runs} run(s); ${settings.occurrences.toLocaleString('en')} occurrences per run (a legacy copy and its new-format twin: ${(2 * settings.occurrences).toLocaleString('en')} webhooks), ${load}, after ${settings.warmup} occurrences of warm-up`,
     '',
     ...table(
-      ['side', 'accepted/s', 'end to end/s', '÷ bare Express', '÷ naive durable', 'p50 ms', 'p99 ms', 'CPU ms/webhook', 'PostgreSQL CPU ms/webhook', 'commits/webhook', 'peak RSS MB', 'machine busy %'],
+      ['side', 'accepted/s', 'end to end/s', '÷ bare Express', '÷ naive durable', 'p50 ms', 'p99 ms', 'CPU ms/webhook', 'PostgreSQL CPU ms/webhook', 'commits/webhook', 'round trips/webhook', 'peak RSS MB', 'machine busy %'],
       rows,
     ),
     '',
@@ -80,5 +96,6 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
     'CPU: the side\'s processes until its last delivery; PostgreSQL\'s is every postgres process on the machine over the same time.',
     'machine busy: every process on the machine (the load generator and other tenants included), % of all cores.',
     'commits: pg_stat_database.xact_commit of the side\'s own database over its whole life (start-up and warm-up included).',
+    'round trips: statements the side sent to PostgreSQL (BEGIN, COMMIT and ROLLBACK included) over the same life, counted by its processes (codat_cutover_store_statements_total).',
   ];
 }

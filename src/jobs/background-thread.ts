@@ -12,7 +12,7 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 import { systemClock, type Logger } from '../domain/ports.js';
 import { clockFromOffset } from '../domain/shiftable-clock.js';
 import { createPipeline, type PipelineJob } from './pipeline.js';
-import { createMetrics } from '../observability/metrics.js';
+import { createMetrics, storeStatementCounter } from '../observability/metrics.js';
 import type { NewWebhook, StoredWebhook } from '../cutover-store.js';
 import { createSqlCutoverStore } from '../cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
@@ -49,7 +49,9 @@ function run(): void {
   if (!port) throw new Error('background-thread.ts runs as a worker thread');
   const spec = workerData as BackgroundSpec;
   const send: Send = (message) => port.postMessage(message);
-  const store = createSqlCutoverStore(createSqliteDriver(spec.sqlitePath));
+  // Counters only: the process figures are the service thread's (one process).
+  const metrics = createMetrics(new Registry(), { processMetrics: false });
+  const store = createSqlCutoverStore(createSqliteDriver(spec.sqlitePath, { countStatements: storeStatementCounter(metrics, 'sqlite') }));
 
   const waitingPrimaries = new Map<number, { resolve: (channels: readonly Channel[]) => void; reject: (error: Error) => void }>();
   let nextPrimariesId = 0;
@@ -61,8 +63,6 @@ function run(): void {
       waitingPrimaries.set(id, { resolve, reject });
       send({ kind: 'primaries', id, companyIds });
     });
-  // Counters only: the process figures are the service thread's (one process).
-  const metrics = createMetrics(new Registry(), { processMetrics: false });
   const pipeline = spec.pipeline
     ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send, spec.logLevel === 'debug'), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
     : null;

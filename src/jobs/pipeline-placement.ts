@@ -14,7 +14,7 @@ import { legacyConsumerOn, type Clock, type Logger, type ToggleReader } from '..
 import { isShiftable } from '../domain/shiftable-clock.js';
 import type { Converter } from '../formats/webhook-format.js';
 import { primaryChannelsFromToggle } from '../ledger/webhook-processor.js';
-import { exportWithThreadMetrics, type Metrics } from '../observability/metrics.js';
+import { exportWithThreadMetrics, storeStatementCounter, type Metrics } from '../observability/metrics.js';
 import { createPostgresDriver } from '../store/postgres-driver.js';
 import { startBackgroundThread } from './background-handle.js';
 import { createPipeline, type PipelineJob, type PipelineSpec } from './pipeline.js';
@@ -63,12 +63,12 @@ function pipelineSpec(config: Config): PipelineSpec {
   };
 }
 
-function postgresStore(config: Config, databaseUrl: string): CutoverStore {
+function postgresStore(config: Config, databaseUrl: string, metrics: Metrics): CutoverStore {
   return createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
     connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-  }));
+  }, storeStatementCounter(metrics, 'postgres')));
 }
 
 /** The pipeline on this thread: PostgreSQL (its driver never blocks), or a store a test gives. */
@@ -120,6 +120,6 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, onFa
 export function placePipeline(context: PipelineContext, givenStore?: CutoverStore): PipelineOnItsStore {
   const { config } = context;
   if (givenStore) return inProcessPipeline(context, givenStore, 'given');
-  if (config.DATABASE_URL) return inProcessPipeline(context, postgresStore(config, config.DATABASE_URL), 'postgresql');
+  if (config.DATABASE_URL) return inProcessPipeline(context, postgresStore(config, config.DATABASE_URL, context.metrics), 'postgresql');
   return backgroundThreadPipeline(context);
 }

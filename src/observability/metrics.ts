@@ -5,6 +5,7 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { DOMAIN_EVENT_TYPES, carriageOf, type DomainEventType } from '../domain/domain-event.js';
+import { STATEMENT_KINDS, type StatementCounter, type StatementKind } from '../store/sql-driver.js';
 
 /**
  * `processMetrics: false` for a second registry in the same process (the background thread's):
@@ -47,6 +48,11 @@ export function createMetrics(registry: Registry = new Registry(), options: { pr
     legacyContracted: counter('codat_cutover_legacy_contracted_total', 'Legacy copies stored and acknowledged but not delivered because the legacy consumer is contracted (codat-legacy-consumer off), by type.', ['type']),
     legacyConsumerEnabled: gauge('codat_cutover_legacy_consumer_enabled', '1 while codat-legacy-consumer is on; 0 once the operator contracted the legacy consumer.', []),
     backlog: gauge('codat_cutover_backlog', 'Rows waiting in the store by kind (inbox, deliveries, dead_letters, quarantine, held).', ['kind']),
+    storeStatements: counter(
+      'codat_cutover_store_statements_total',
+      'Statements the service sent to its store, by dialect (postgres, sqlite) and kind: acknowledged and redoable transactions (their durability) and migration (the schema migrator). Every statement counts, BEGIN, COMMIT, ROLLBACK and SET LOCAL included: on PostgreSQL each is one round trip.',
+      ['dialect', 'kind'],
+    ),
   };
 }
 
@@ -66,6 +72,16 @@ export function initialiseKnownSeries(metrics: Metrics): void {
   for (const outcome of ['delivered', 'failed', 'dead']) metrics.deliveries.inc({ outcome }, 0);
   metrics.toggleChanges.inc(0);
   metrics.ready.set(0);
+}
+
+/**
+ * What a driver calls for every statement it sends (src/store/sql-driver.ts, `StatementCounter`), bound to one
+ * dialect's series, which start at 0. Given to the driver where it is created, never imported by it.
+ */
+export function storeStatementCounter(metrics: Metrics, dialect: 'postgres' | 'sqlite'): StatementCounter {
+  const series = Object.fromEntries(STATEMENT_KINDS.map((kind) => [kind, metrics.storeStatements.labels({ dialect, kind })])) as Record<StatementKind, { inc(n?: number): void }>;
+  for (const kind of STATEMENT_KINDS) series[kind].inc(0);
+  return (kind) => series[kind].inc();
 }
 
 const isServiceMetric = (name: string) => name.startsWith('codat_cutover_');

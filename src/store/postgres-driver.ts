@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { columnsOf, compareText, type EachRowStatement, type Row, type SqlDriver, type SqlExecutor, type TransactionOptions } from './sql-driver.js';
+import { columnsOf, compareText, kindOf, type EachRowStatement, type Row, type SqlDriver, type SqlExecutor, type StatementCounter, type TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 // BIGINT columns hold epoch milliseconds: read them as numbers, not strings.
@@ -45,7 +45,16 @@ function unavailable(error: unknown): unknown {
   return new StoreUnavailableError(`PostgreSQL is unavailable: ${error.message}`, { cause: error });
 }
 
-export function createPostgresDriver(connectionString: string, poolSize = 10, timeouts: PostgresTimeouts = DEFAULT_POSTGRES_TIMEOUTS): SqlDriver {
+/**
+ * `countStatements` hears of every statement sent, each one round trip: the transactions' own (BEGIN, COMMIT,
+ * ROLLBACK and SET LOCAL included) and the migrator's.
+ */
+export function createPostgresDriver(
+  connectionString: string,
+  poolSize = 10,
+  timeouts: PostgresTimeouts = DEFAULT_POSTGRES_TIMEOUTS,
+  countStatements: StatementCounter = () => undefined,
+): SqlDriver {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
@@ -73,12 +82,15 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
       });
       // Long by nature (retention): the server's limit is lifted for this transaction and the client's with it.
       const queryTimeout = options.unbounded ? 0 : undefined;
-      const run = (text: string, values?: readonly unknown[]) =>
-        client
+      const kind = kindOf(options);
+      const run = (text: string, values?: readonly unknown[]) => {
+        countStatements(kind);
+        return client
           .query({ text, values: values as unknown[] | undefined, types, ...(queryTimeout === undefined ? {} : { query_timeout: queryTimeout }) })
           .catch((error: unknown) => {
             throw unavailable(error);
           });
+      };
       const executor: SqlExecutor = {
         async query<R extends Row>(sql: string, params?: readonly unknown[]) {
           return (await run(sql, params)).rows as R[];
@@ -135,7 +147,15 @@ export function createPostgresDriver(connectionString: string, poolSize = 10, ti
         keepAlive: true,
       });
       migrationPool.on('error', () => undefined);
-      migrationPool.on('connect', (client) => client.on('error', () => undefined));
+      migrationPool.on('connect', (client) => {
+        client.on('error', () => undefined);
+        // Kysely sends every statement (its BEGIN and COMMIT too) through the connection's query().
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as { query: unknown }).query = (...args: unknown[]) => {
+          countStatements('migration');
+          return query(...args);
+        };
+      });
       const kysely = new Kysely<unknown>({
         dialect: new PostgresDialect({
           pool: {

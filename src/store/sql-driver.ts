@@ -84,6 +84,19 @@ export interface SqlDriver {
   close(): Promise<void>;
 }
 
+/** What a statement was sent for: a transaction's durability, or the schema migrator (`withKysely`). */
+export const STATEMENT_KINDS = ['acknowledged', 'redoable', 'migration'] as const;
+export type StatementKind = (typeof STATEMENT_KINDS)[number];
+
+/**
+ * Called by a driver for every statement it sends, BEGIN, COMMIT and ROLLBACK included: on
+ * PostgreSQL, its round trips. The service passes one bound to `codat_cutover_store_statements_total`
+ * (src/observability/metrics.ts); without one nothing is counted.
+ */
+export type StatementCounter = (kind: StatementKind) => void;
+
+export const kindOf = (options: TransactionOptions): StatementKind => (options.durability === 'redoable' ? 'redoable' : 'acknowledged');
+
 /** Code-unit order, the one every lock order in the stores uses (as `Array.prototype.sort` does by default). */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -2,7 +2,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { EachRowStatement, Row, SqlDriver, SqlExecutor, TransactionOptions } from './sql-driver.js';
+import { kindOf, type EachRowStatement, type Row, type SqlDriver, type SqlExecutor, type StatementCounter, type StatementKind, type TransactionOptions } from './sql-driver.js';
 import { StoreUnavailableError } from './store-unavailable.js';
 
 type Statement = Database.Statement<Record<string, unknown>>;
@@ -29,8 +29,12 @@ function unavailable(error: unknown): unknown {
   return new StoreUnavailableError(`SQLite cannot write: ${error.message} (${code})`, { cause: error });
 }
 
-export function createSqliteDriver(path: string, options: { minFreeBytes?: number } = {}): SqlDriver {
+/** `countStatements` hears of every statement run in a transaction: BEGIN, COMMIT, ROLLBACK and a change of `synchronous` included. */
+export function createSqliteDriver(path: string, options: { minFreeBytes?: number; countStatements?: StatementCounter } = {}): SqlDriver {
   const minFreeBytes = options.minFreeBytes ?? MIN_FREE_BYTES;
+  const countStatements = options.countStatements ?? (() => undefined);
+  // The kind of the transaction running now: the one connection runs one at a time.
+  let kindNow: StatementKind = 'acknowledged';
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -75,22 +79,29 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
   };
 
   /** Runs `body` alone on the connection, in one BEGIN IMMEDIATE … COMMIT, after what is queued before it. */
-  const inQueuedTransaction = <T>(body: () => Promise<T>, synchronous: 'FULL' | 'NORMAL', urgent: boolean): Promise<T> =>
+  const inQueuedTransaction = <T>(body: () => Promise<T>, synchronous: 'FULL' | 'NORMAL', urgent: boolean, kind: StatementKind): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const run = async (): Promise<void> => {
+        kindNow = kind;
         try {
           // Set before every transaction that needs another level, so a failure cannot leave it relaxed.
           if (synchronousNow !== synchronous) {
+            countStatements(kind);
             db.pragma(`synchronous = ${synchronous}`);
             synchronousNow = synchronous;
           }
+          countStatements(kind);
           db.exec('BEGIN IMMEDIATE');
           try {
             const result = await body();
+            countStatements(kind);
             db.exec('COMMIT');
             resolve(result);
           } catch (error) {
-            if (db.inTransaction) db.exec('ROLLBACK');
+            if (db.inTransaction) {
+              countStatements(kind);
+              db.exec('ROLLBACK');
+            }
             throw error;
           }
         } catch (error) {
@@ -103,9 +114,11 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
 
   const executor: SqlExecutor = {
     async query<R extends Row>(sql: string, params?: readonly unknown[]) {
+      countStatements(kindNow);
       return prepare(sql).all(bind(params)) as R[];
     },
     async execute(sql, params) {
+      countStatements(kindNow);
       return prepare(sql).run(bind(params)).changes;
     },
     async lockKey() {},
@@ -114,6 +127,7 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
       const prepared = prepare(statement.sqlite);
       const results: R[] = [];
       for (const row of rows) {
+        countStatements(kindNow);
         if (prepared.reader) results.push(...(prepared.all(bind(row)) as R[]));
         else prepared.run(bind(row));
       }
@@ -125,18 +139,23 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
     dialect: 'sqlite',
     skipLocked: '',
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-      return inQueuedTransaction(() => work(executor), options.durability === 'redoable' ? 'NORMAL' : 'FULL', options.urgent === true);
+      return inQueuedTransaction(() => work(executor), options.durability === 'redoable' ? 'NORMAL' : 'FULL', options.urgent === true, kindOf(options));
     },
     withKysely<T>(work: (kysely: Kysely<unknown>) => Promise<T>): Promise<T> {
       return inQueuedTransaction(async () => {
         // The driver's own connection, lent: Kysely's destroy() must not close it.
-        const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: { prepare: (sql) => db.prepare(sql), close: () => undefined } }) });
+        // Kysely prepares each statement it runs: each prepare is counted as one.
+        const prepareCounted = (sql: string) => {
+          countStatements('migration');
+          return db.prepare(sql);
+        };
+        const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: { prepare: prepareCounted, close: () => undefined } }) });
         try {
           return await work(kysely);
         } finally {
           await kysely.destroy();
         }
-      }, 'FULL', false);
+      }, 'FULL', false, 'migration');
     },
     async probe() {
       // BEGIN IMMEDIATE takes the write lock (a read-only file or a held lock fails here); the room left

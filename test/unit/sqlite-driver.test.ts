@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics, storeStatementCounter } from '../../src/observability/metrics.js';
 import type { SqlDriver } from '../../src/store/sql-driver.js';
 import { createSqliteDriver } from '../../src/store/sqlite-driver.js';
 
@@ -57,5 +59,32 @@ describe('the SQLite driver', () => {
     await Promise.all(writes);
     driver = createSqliteDriver(reopenedPath);
     expect(await driver.transaction((tx) => tx.query('SELECT n FROM t ORDER BY n'))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+});
+
+describe('the SQLite driver counts its statements', () => {
+  it('when transactions run, then each counts its statements + 2 (BEGIN, COMMIT or ROLLBACK), a change of synchronous one more, under its kind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-driver-'));
+    const metrics = createMetrics(new Registry(), { processMetrics: false });
+    const driver = createSqliteDriver(join(dir, 'driver.db'), { countStatements: storeStatementCounter(metrics, 'sqlite') });
+    const counted = async () => Object.fromEntries((await metrics.storeStatements.get()).values.map((v) => [`${v.labels.dialect}/${v.labels.kind}`, v.value]));
+    try {
+      expect(await counted()).toEqual({ 'sqlite/acknowledged': 0, 'sqlite/redoable': 0, 'sqlite/migration': 0 });
+      await driver.transaction(async (tx) => {
+        await tx.execute('CREATE TABLE t (n INTEGER)');
+        await tx.execute('INSERT INTO t (n) VALUES ($1)', [1]);
+        await tx.query('SELECT n FROM t');
+      });
+      // synchronous = NORMAL, BEGIN, the statement, COMMIT.
+      await driver.transaction((tx) => tx.query('SELECT 1 AS one'), { durability: 'redoable' });
+      await driver.transaction(async (tx) => {
+        await tx.query('SELECT 1 AS one');
+        throw new Error('boom');
+      }, { durability: 'redoable' }).catch(() => undefined);
+      expect(await counted()).toEqual({ 'sqlite/acknowledged': 5, 'sqlite/redoable': 7, 'sqlite/migration': 0 });
+    } finally {
+      await driver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
