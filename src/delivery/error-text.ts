@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 
 /**
- * A failed delivery as the operator reads it in a dead letter: the error with its causes. Node's fetch fails
- * with `TypeError: fetch failed` and puts what happened (ECONNREFUSED, a TLS error, a reset) in `cause`.
+ * A failed delivery as the operator reads it in a dead letter: the error with its causes. An HTTP client may
+ * wrap what happened (ECONNREFUSED, a TLS error, a reset) in an error of its own, with the rest in `cause`.
  */
 export function errorText(error: unknown): string {
   const parts: string[] = [];

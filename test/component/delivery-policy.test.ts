@@ -15,24 +15,25 @@ import { buildTestService, type TestService } from '../support/test-service.js';
 interface Answer {
   readonly status: number;
   readonly headers?: Record<string, string>;
+  readonly body?: string;
 }
 
 interface StubDownstream {
   readonly url: string;
-  readonly received: { headers: IncomingHttpHeaders; body: string }[];
+  readonly received: { headers: IncomingHttpHeaders; body: string; socket: unknown }[];
   close(): Promise<void>;
 }
 
 /** Answers each POST with the next scripted answer; the last one repeats. */
 async function startStub(answers: readonly Answer[]): Promise<StubDownstream> {
-  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const received: { headers: IncomingHttpHeaders; body: string; socket: unknown }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), socket: req.socket });
       const answer = answers[Math.min(received.length, answers.length) - 1] ?? { status: 200 };
-      res.writeHead(answer.status, answer.headers ?? {}).end();
+      res.writeHead(answer.status, answer.headers ?? {}).end(answer.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -128,13 +129,38 @@ describe('delivery semantics towards the downstream', () => {
     await new Promise((resolve) => probe.close(resolve));
     const s = await deliverOneThrough(`http://127.0.0.1:${port}/events`, { maxAttempts: 1 });
     const [dead] = await s.store.listDeadLetters(10);
-    expect(dead?.lastError).toContain('fetch failed');
     expect(dead?.lastError).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
     const shown = await request(s.app).get(`/admin/dead-letters/${dead?.occurrenceId ?? ''}`).set('authorization', `Bearer ${ADMIN_TOKEN}`);
     expect(shown.status).toBe(200);
     expect(shown.body.deadLetter.lastError).toContain('ECONNREFUSED');
     expect(typeof shown.body.deadLetter.payload).toBe('object');
     expect(shown.body.deadLetter.payload).toMatchObject({ id: dead?.occurrenceId, type: 'expenses.syncFinished' });
+  });
+
+  it('when the downstream never answers, then the attempt fails after the sink\'s timeout, not never', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const sink = createHttpSink({ url: `http://127.0.0.1:${port}/events`, timeoutMs: 300, userAgent: 'codat-cutover/9.9.9' });
+      const started = Date.now();
+      await expect(sink.deliver('{}', 'occurrence-1')).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('when many deliveries go out one after another, then they share a kept-alive connection', async () => {
+    stub = await startStub([{ status: 200, body: 'thank you '.repeat(10_000) }]);
+    const sockets = new Set<unknown>();
+    const sink = createHttpSink({ url: stub.url, timeoutMs: 5000, userAgent: 'codat-cutover/9.9.9' });
+    for (let i = 0; i < 20; i += 1) await sink.deliver('{}', `occurrence-${i}`);
+    for (const r of stub.received) sockets.add(r.socket);
+    expect(stub.received).toHaveLength(20);
+    // Not one each: an answer whose body were left unread would keep its connection busy.
+    expect(sockets.size).toBeLessThanOrEqual(2);
   });
 
   it('when a delivery goes out, then it names this service and its version in User-Agent', async () => {
