@@ -97,9 +97,11 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
       });
     },
 
+    // Redoable: a power cut that undoes it leaves the deliveries pending, and they are sent again under the same
+    // Idempotency-Key, as after a crash between sending and recording. The next claim syncs it anyway (WAL order).
     async markDelivered(occurrenceIds, now) {
       if (occurrenceIds.length === 0) return;
-      await driver.transaction((tx) =>
+      await redoable((tx) =>
         tx.execute(
           `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
            WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,

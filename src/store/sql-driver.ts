@@ -109,8 +109,8 @@ export function durabilityOf(driver: SqlDriver) {
   // PostgreSQL's planner has statistics: no hint.
   const claimIndex = (name: 'inbox_pending' | 'deliveries_due') => (driver.dialect === 'sqlite' ? `INDEXED BY ${name}` : '');
   // What a 2xx acknowledges is synced before the answer and goes first, and what leaves the process
-  // (delivery claims and acknowledgements) is synced too; the rest (claiming and settling webhooks,
-  // rescues, failed attempts, windows, retention) is redone from the inbox if a power cut loses it.
+  // (delivery claims) is synced too; the rest (claiming and settling webhooks, rescues, recording deliveries
+  // and failed attempts, windows, retention) is redone if a power cut loses it.
   const urgent = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { urgent: true });
   const redoable = <T>(work: (tx: SqlExecutor) => Promise<T>) => driver.transaction(work, { durability: 'redoable' });
   return { urgent, redoable, claimIndex };
