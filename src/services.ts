@@ -58,6 +58,8 @@ export interface ServiceOverrides {
   readonly credentials?: Partial<Record<Channel, EndpointCredentials>>;
   /** How long a readiness verdict is reused (default 5 s). */
   readonly readinessCacheMs?: number;
+  /** The bound of webhooks waiting for the store (src/webhooks/inbox-writer.ts has the defaults). */
+  readonly inboxBound?: { readonly maxWaiting?: number; readonly maxWaitingBytes?: number };
 }
 
 /** What the process should hear about: a failure the service cannot recover from by itself. */
@@ -157,7 +159,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
 
   const app = createApp({
     formats: formats.map((format) => ({ format, authenticate: authenticatorFor(format.channel) })),
-    inbox: createInboxWriter(requestStore),
+    inbox: createInboxWriter(requestStore, overrides.inboxBound ?? {}),
     store: requestStore, toggle, metrics, logger, clock,
     accessLog: pinoOf(logger),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,

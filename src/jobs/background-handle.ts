@@ -4,9 +4,7 @@
  * `CutoverStore` contract as the in-process store (test/unit/background-thread.test.ts runs the
  * shared suite on the proxy).
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Conversion } from '../domain/domain-event.js';
 import type { Logger } from '../domain/ports.js';
@@ -23,6 +21,7 @@ import {
   type ThreadMethod,
   type ToBackground,
 } from './background-protocol.js';
+import { startThread } from './thread-start.js';
 
 /** The background thread stopped (crashed or closed): nothing more can be stored until the service restarts. */
 export class BackgroundThreadStopped extends Error {
@@ -55,16 +54,18 @@ export interface BackgroundHooks {
 }
 
 /**
- * Runs from the compiled `dist/` (production) and from `src/` (tsx, vitest) alike. Node 20 does not
- * apply `--import tsx` to a worker's entry module, so a TypeScript entry is loaded by a small
- * bootstrap that registers tsx's loader inside the worker first.
+ * The thread's heap, bounded. Left to itself V8 sizes a worker's heap like the process's (a 4 GB limit):
+ * it then lets the old generation grow to several times what is live before collecting it, and keeps
+ * the young generation at its largest, which made the thread's garbage most of the process's resident
+ * set under load. With a limit V8 collects closer to the live set. What is live here is bounded: the
+ * appends in flight (src/webhooks/inbox-writer.ts bounds them) and the pipeline's batches (50 webhooks,
+ * 50 deliveries), far below the limit.
  */
+export const BACKGROUND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 24, maxOldGenerationSizeMb: 256 } as const;
+
 function startWorker(spec: BackgroundSpec): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./background-thread.js', import.meta.url), { workerData: spec });
-  const entry = new URL('./background-thread.ts', import.meta.url).href;
-  const tsxApi = new URL('./index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api'))).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: spec });
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return startThread(new URL(`./background-thread.${ext}`, import.meta.url), { workerData: spec, resourceLimits: BACKGROUND_THREAD_LIMITS });
 }
 
 export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHooks = {}): BackgroundThread {

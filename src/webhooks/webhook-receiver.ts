@@ -9,7 +9,8 @@
  * - authentic but unreadable (empty, not UTF-8, not JSON) → kept in quarantine, 400 with the reason;
  * - authentic, readable but unusable (nested deeper than any Codat body) → kept in quarantine, 202;
  * - authentic and readable → stored, 202 (200 `duplicate` for a redelivery), converted later;
- * - the store failing → 503 `store_unavailable`, which both Codat services retry.
+ * - the store failing → 503 `store_unavailable`, which both Codat services retry;
+ * - too many webhooks already waiting for the store → 503 `inbox_full`, retried the same way.
  */
 import { createHash } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
@@ -21,7 +22,7 @@ import { HttpError, bodyReadFailure } from '../http/http-error.js';
 import { deadlineOf } from '../http/request-deadline.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from './inbox-store.js';
-import type { InboxWriter } from './inbox-writer.js';
+import { InboxFullError, type InboxWriter } from './inbox-writer.js';
 import { REQUEST_ID_HEADER } from '../http/access-log.js';
 
 /** The id src/http/access-log.ts gave the request (a fresh one when the route runs without it, in a unit test). */
@@ -192,6 +193,12 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     try {
       stored = await deps.inbox.write(webhook, deadlineOf(req));
     } catch (error) {
+      if (error instanceof InboxFullError) {
+        // Back-pressure, not a fault: the store is behind the arrivals. Nothing was acknowledged; Codat retries.
+        log.warn('too many webhooks waiting for the store; answering 503 so Codat retries', { endpoint, status: 503, reason: 'inbox_full', waiting: error.waiting });
+        metrics.webhooks.inc({ endpoint, outcome: 'inbox_full' });
+        throw new HttpError(503, 'inbox_full', 'Too many webhooks are waiting to be stored; retry later.', { 'retry-after': '5' });
+      }
       log.error('could not store a webhook; answering 503 so Codat retries', { endpoint, status: 503, reason: 'store_unavailable', error: String(error) });
       metrics.webhooks.inc({ endpoint, outcome: 'store_unavailable' });
       throw new HttpError(503, 'store_unavailable', 'The webhook could not be stored; retry later.', { 'retry-after': '5' });

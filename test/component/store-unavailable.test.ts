@@ -78,6 +78,33 @@ describe('the app when the store is unavailable', () => {
     expect((await service.store.counts()).inboxPending).toBe(1);
   });
 
+  it('when more webhooks wait for the store than the bound, then the next is answered 503 inbox_full, and stored once Codat retries', async () => {
+    const own = switchable(createSqlCutoverStore(createSqliteDriver(join(dir, 'bounded.sqlite'))));
+    const bounded = await buildTestService({ store: own.store, adminToken: ADMIN, maxWaitingWebhooks: 1 });
+    try {
+      const first = sampleText('legacy-DataSyncCompleted');
+      const second = sampleText('legacy-SyncCompleted');
+      own.mode.value = 'hanging';
+      // Waits for the store, holding the one place.
+      const waiting = request(bounded.app).post(LEGACY).set(signedHeaders(first, { timestampMs: bounded.clock.now() })).send(first).then((r) => r);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const secondHeaders = signedHeaders(second, { timestampMs: bounded.clock.now() });
+      const refused = await request(bounded.app).post(LEGACY).set(secondHeaders).send(second);
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('inbox_full');
+      expect(refused.headers['retry-after']).toBe('5');
+
+      own.release();
+      expect((await waiting).status).toBe(202);
+      // Nothing was acknowledged, nothing lost: the retry is stored.
+      expect((await request(bounded.app).post(LEGACY).set(secondHeaders).send(second)).status).toBe(202);
+      expect((await bounded.store.counts()).inboxPending).toBe(2);
+    } finally {
+      own.release();
+      await bounded.close();
+    }
+  });
+
   it('when the store hangs, then /readyz says not ready within its own timeout, and an operator request gets 503 deadline_exceeded', async () => {
     control.mode.value = 'hanging';
     const ready = await request(service.app).get('/readyz');

@@ -55,6 +55,8 @@ export interface TestServiceOptions {
   readyzTimeoutMs?: number;
   /** Where every stage logs (e.g. a pino logger writing into memory); default: nowhere. */
   logger?: Logger;
+  /** How many webhooks may wait for the store before the next is answered 503 inbox_full. */
+  maxWaitingWebhooks?: number;
 }
 
 export async function buildTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -92,6 +94,7 @@ export async function buildTestService(options: TestServiceOptions = {}): Promis
       events: options.credentials?.events ?? { secrets: [TEST_SECRET], allowUnsigned: false },
     },
     readinessCacheMs: 0,
+    ...(options.maxWaitingWebhooks === undefined ? {} : { inboxBound: { maxWaiting: options.maxWaitingWebhooks } }),
   });
   return {
     app: service.app,

@@ -81,6 +81,7 @@ function webhookOperation(format: WebhookFormat): Operation {
       '500': INTERNAL,
       '503': retryLater(
         '`store_unavailable`: the webhook could not be stored; nothing was acknowledged. Retry (both Codat services do).\n' +
+          '`inbox_full`: more webhooks are waiting to be stored than the service holds (the store is behind the arrivals); nothing was acknowledged. Retry.\n' +
           `${DEADLINE_EXCEEDED} (e.g. a body still arriving); nothing was stored.`,
       ),
     },
