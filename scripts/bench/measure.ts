@@ -32,6 +32,12 @@ export interface RunFigures {
   readonly roundTripsPerWebhook: number;
   /** The side database's most expensive statements, if the server collects them (pg_stat_statements); null off PostgreSQL. */
   readonly statementStats: StatementStats | null;
+  /**
+   * Bytes written to storage per accepted webhook, KB, until the last delivery: on the embedded store what the
+   * side's processes wrote (`write_bytes`: SQLite's WAL and checkpoints); on PostgreSQL the WAL the server generated
+   * (`pg_stat_wal.wal_bytes`, the whole server: another tenant's writes would count), which every commit waits on.
+   */
+  readonly kbWrittenPerWebhook: number;
   /** The highest resident set (VmHWM) of any of its processes, MB. */
   readonly peakRssMb: number;
   /** The whole machine's busy CPU over the run, % of all its cores: near 100, the cores were the limit. */
@@ -111,6 +117,24 @@ const sumOf = async (counts: readonly Promise<number>[]): Promise<number> =>
   (await Promise.all(counts.map((count) => count.catch(() => NaN)))).reduce((total, n) => total + n, 0);
 
 const cpuOf = (targets: readonly Child[]) => targets.reduce((sum, t) => sum + (readProc(t.pid)?.cpuSeconds ?? NaN), 0);
+const writtenBy = (targets: readonly Child[]) => targets.reduce((sum, t) => sum + (readProc(t.pid)?.writtenBytes ?? NaN), 0);
+
+/** WAL bytes the server has generated so far (pg_stat_wal, PostgreSQL 14 and later); NaN where it cannot say. */
+async function walBytes(): Promise<number> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>('SELECT wal_bytes AS bytes FROM pg_stat_wal');
+    return Number(rows[0]?.bytes ?? NaN);
+  } catch {
+    return NaN;
+  } finally {
+    await client.end();
+  }
+}
+
+/** What the side has written so far, bytes: see `RunFigures.kbWrittenPerWebhook`. */
+const writtenSoFar = (side: RunningSide): Promise<number> => (side.spec.usesPostgres ? walBytes() : Promise.resolve(writtenBy(side.targets)));
 
 export async function measureRun(side: RunningSide, stream: WebhookStream, stub: Stub, settings: BenchSettings): Promise<RunFigures> {
   const { targets, spec } = side;
@@ -125,6 +149,7 @@ export async function measureRun(side: RunningSide, stream: WebhookStream, stub:
   const cpu0 = cpuOf(targets);
   const postgres0 = spec.usesPostgres ? cpuSecondsOf('postgres') : 0;
   const machine0 = machineCpuSeconds();
+  const written0 = await writtenSoFar(side);
   const startedAt = Date.now();
   const load = await sendLoad(targets, stream, 2 * settings.occurrences, settings);
   accepted += load.ok;
@@ -137,6 +162,7 @@ export async function measureRun(side: RunningSide, stream: WebhookStream, stub:
     else process.stdout.write(`  ${spec.label}: ${(await deliveries(stub)).distinct} of ${occurrences} occurrences delivered after ${settings.drainTimeoutSeconds} s\n`);
   }
   const machine1 = machineCpuSeconds();
+  const writtenBytes = (await writtenSoFar(side)) - written0;
   const cpuSeconds = cpuOf(targets) - cpu0;
   const postgresSeconds = spec.usesPostgres ? cpuSecondsOf('postgres') - postgres0 : NaN;
   const peakRssMb = Math.max(...targets.map((t) => readProc(t.pid)?.peakRssMb ?? NaN));
@@ -162,6 +188,7 @@ export async function measureRun(side: RunningSide, stream: WebhookStream, stub:
     commitsPerWebhook,
     roundTripsPerWebhook: statements / accepted,
     statementStats,
+    kbWrittenPerWebhook: writtenBytes / 1024 / load.ok,
     peakRssMb,
     machineBusyPercent: (100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total),
   };

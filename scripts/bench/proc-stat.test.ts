@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcStatCpu, parseProcessStat } from './proc-stat.js';
+import { parseProcIo, parseProcStatCpu, parseProcessStat } from './proc-stat.js';
 
 // The bench's CPU budget reads /proc: a wrong field would print a plausible but meaningless ceiling.
 describe('the bench reading CPU from /proc', () => {
@@ -17,5 +17,11 @@ describe('the bench reading CPU from /proc', () => {
     // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime priority ...
     const stat = '2197 (postgres: a (b)) S 1 2197 2197 0 -1 4194560 900 8000 3 40 23 91 27196 13719 20 0 1 0 100 2000000 5000';
     expect(parseProcessStat(stat)).toEqual({ command: 'postgres: a (b)', ownSeconds: 1.14, reapedChildrenSeconds: 409.15 });
+  });
+
+  it('when /proc/PID/io is read, then the bytes written are write_bytes, not wchar (which counts writes the page cache absorbed too)', () => {
+    const io = 'rchar: 6976\nwchar: 90000\nsyscr: 10\nsyscw: 4\nread_bytes: 0\nwrite_bytes: 40960\ncancelled_write_bytes: 4096\n';
+    expect(parseProcIo(io)).toEqual({ writeBytes: 40960 });
+    expect(parseProcIo('rchar: 1\n').writeBytes).toBeNaN();
   });
 });

@@ -13,6 +13,11 @@ export interface ProcStatus {
   readonly cpuSeconds: number;
   /** The same for the main thread alone (the one that answers HTTP): the rest is worker threads, GC and libuv. */
   readonly mainThreadCpuSeconds: number;
+  /**
+   * Bytes the process has caused to be written to storage so far (`write_bytes` of /proc/PID/io, counted when
+   * a page is dirtied, so before the kernel writes it back): its database's WAL, its checkpoints and anything else.
+   */
+  readonly writtenBytes: number;
 }
 
 const CLOCK_TICKS = 100;
@@ -27,10 +32,16 @@ export function readProc(pid: number): ProcStatus | null {
       peakRssMb: kb('VmHWM') / 1024,
       cpuSeconds: cpu(`/proc/${pid}/stat`),
       mainThreadCpuSeconds: cpu(`/proc/${pid}/task/${pid}/stat`),
+      writtenBytes: parseProcIo(readFileSync(`/proc/${pid}/io`, 'utf8')).writeBytes,
     };
   } catch {
     return null;
   }
+}
+
+/** `write_bytes` of one /proc/PID/io (NaN when absent: a kernel without I/O accounting). */
+export function parseProcIo(io: string): { writeBytes: number } {
+  return { writeBytes: Number(/^write_bytes:\s+(\d+)$/m.exec(io)?.[1] ?? NaN) };
 }
 
 /**

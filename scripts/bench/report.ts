@@ -34,7 +34,7 @@ export function describeRun(side: SideName, run: number, figures: RunFigures): s
   const { load } = figures;
   const failed = load.non2xx + load.errors > 0 ? `  NOT ACCEPTED: ${load.non2xx} non-2xx, ${load.errors} errors` : '';
   const endToEnd = SIDES[side].delivers ? `  end to end ${f0(figures.endToEndPerSecond)}/s (${f1(figures.endToEndSeconds)} s)` : '';
-  return `  run ${run} ${SIDES[side].label.padEnd(32)} accepted ${f0(figures.acceptedPerSecond).padStart(6)}/s${endToEnd}  p99 ${f1(load.p99Ms)} ms  CPU ${f2(figures.cpuMsPerWebhook)} ms/webhook  peak RSS ${f0(figures.peakRssMb)} MB${failed}`;
+  return `  run ${run} ${SIDES[side].label.padEnd(32)} accepted ${f0(figures.acceptedPerSecond).padStart(6)}/s${endToEnd}  p99 ${f1(load.p99Ms)} ms  CPU ${f2(figures.cpuMsPerWebhook)} ms/webhook  written ${f1(figures.kbWrittenPerWebhook)} KB/webhook  peak RSS ${f0(figures.peakRssMb)} MB${failed}`;
 }
 
 /** The side's most expensive statements after its run line, or, once per bench, why there are none. */
@@ -78,6 +78,7 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
       SIDES[side].usesPostgres ? f2(m((f) => f.postgresCpuMsPerWebhook)) : '—',
       SIDES[side].usesPostgres ? f2(m((f) => f.commitsPerWebhook)) : '—',
       SIDES[side].usesPostgres ? f2(m((f) => f.roundTripsPerWebhook)) : '—',
+      f1(m((f) => f.kbWrittenPerWebhook)),
       f0(Math.max(...runs.map((f) => f.peakRssMb))),
       f0(m((f) => f.machineBusyPercent)),
     ];
@@ -87,7 +88,7 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
     `medians of ${settings.runs} run(s); ${settings.occurrences.toLocaleString('en')} occurrences per run (a legacy copy and its new-format twin: ${(2 * settings.occurrences).toLocaleString('en')} webhooks), ${load}, after ${settings.warmup} occurrences of warm-up`,
     '',
     ...table(
-      ['side', 'accepted/s', 'end to end/s', '÷ bare Express', '÷ naive durable', 'p50 ms', 'p99 ms', 'CPU ms/webhook', 'PostgreSQL CPU ms/webhook', 'commits/webhook', 'round trips/webhook', 'peak RSS MB', 'machine busy %'],
+      ['side', 'accepted/s', 'end to end/s', '÷ bare Express', '÷ naive durable', 'p50 ms', 'p99 ms', 'CPU ms/webhook', 'PostgreSQL CPU ms/webhook', 'commits/webhook', 'round trips/webhook', 'KB written/webhook', 'peak RSS MB', 'machine busy %'],
       rows,
     ),
     '',
@@ -96,6 +97,7 @@ export function summarise(results: Results, settings: BenchSettings): string[] {
     'CPU: the side\'s processes until its last delivery; PostgreSQL\'s is every postgres process on the machine over the same time.',
     'machine busy: every process on the machine (the load generator and other tenants included), % of all cores.',
     'commits: pg_stat_database.xact_commit of the side\'s own database over its whole life (start-up and warm-up included).',
+    'KB written: embedded, what the side\'s processes wrote to storage (write_bytes: WAL, checkpoints); PostgreSQL, the WAL the server generated (pg_stat_wal); until the last delivery.',
     'round trips: statements the side sent to PostgreSQL (BEGIN, COMMIT and ROLLBACK included) over the same life, counted by its processes (codat_cutover_store_statements_total).',
   ];
 }

@@ -4,7 +4,7 @@
  */
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
 import type { EachRowStatement, SqlDriver, SqlExecutor } from '../store/sql-driver.js';
-import { compareText, durabilityOf } from '../store/sql-driver.js';
+import { REDOABLE, compareText, durabilityOf } from '../store/sql-driver.js';
 
 export interface DueDelivery {
   readonly occurrenceId: string;
@@ -82,31 +82,28 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
   return {
     // Acknowledged, not redoable: what is claimed here leaves the process. Syncing this commit syncs every
     // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
-    claimDueDeliveries(now, limit, leaseMs) {
-      return driver.transaction(async (tx) => {
-        const rows = await tx.query<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
-          `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
-             SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
-             WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
-             ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
-           RETURNING occurrence_id, payload, attempts, next_attempt_at, request_id`,
-          [now, limit, now + leaseMs],
-        );
-        rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
-        return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts), ...(r.request_id ? { requestId: r.request_id } : {}) }));
-      });
+    async claimDueDeliveries(now, limit, leaseMs) {
+      const rows = await driver.statement<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
+        `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
+           SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
+           WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+           ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
+         RETURNING occurrence_id, payload, attempts, next_attempt_at, request_id`,
+        [now, limit, now + leaseMs],
+      );
+      rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
+      return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts), ...(r.request_id ? { requestId: r.request_id } : {}) }));
     },
 
     // Redoable: a power cut that undoes it leaves the deliveries pending, and they are sent again under the same
     // Idempotency-Key, as after a crash between sending and recording. The next claim syncs it anyway (WAL order).
     async markDelivered(occurrenceIds, now) {
       if (occurrenceIds.length === 0) return;
-      await redoable((tx) =>
-        tx.execute(
-          `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
-           WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,
-          [now, ...occurrenceIds],
-        ),
+      await driver.statement(
+        `UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1, claimed_until = 0
+         WHERE occurrence_id IN (${occurrenceIds.map((_, i) => `$${i + 2}`).join(', ')})`,
+        [now, ...occurrenceIds],
+        REDOABLE,
       );
     },
 

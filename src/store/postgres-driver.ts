@@ -132,6 +132,17 @@ export function createPostgresDriver(
         throw error;
       }
     },
+    async statement<R extends Row>(sql: string, params: readonly unknown[], options: TransactionOptions = {}): Promise<R[]> {
+      // Long by nature: in a transaction, where SET LOCAL lifts the server's limit for it alone.
+      if (options.unbounded) return driver.transaction((tx) => tx.query<R>(sql, params), options);
+      countStatements(kindOf(options));
+      // The pool's own query: a connection, the statement, and back, under the same timeouts; pg discards a
+      // connection that broke under it, as a failed transaction's is.
+      const result = await pool.query({ text: sql, values: params as unknown[], types }).catch((error: unknown) => {
+        throw unavailable(error);
+      });
+      return result.rows as R[];
+    },
     async probe() {
       // Assigning a transaction id is a write: a standby left behind by a failover refuses it, SELECT 1 would not.
       await driver.transaction((tx) => tx.query('SELECT txid_current() AS id'));

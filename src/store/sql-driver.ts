@@ -66,6 +66,12 @@ export interface SqlDriver {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * One statement that is a transaction by itself, with the same options and guarantees as `transaction` (it
+   * commits or changes nothing, under its durability). PostgreSQL runs it in autocommit: one round trip, not
+   * three (BEGIN, the statement, COMMIT), for the appends and claims that are a single statement.
+   */
+  statement<R extends Row = Row>(sql: string, params: readonly unknown[], options?: TransactionOptions): Promise<R[]>;
   /** `FOR UPDATE SKIP LOCKED` where concurrent claimers exist (PostgreSQL), nothing on SQLite. */
   readonly skipLocked: string;
   /**
@@ -94,6 +100,9 @@ export type StatementKind = (typeof STATEMENT_KINDS)[number];
  * (src/observability/metrics.ts); without one nothing is counted.
  */
 export type StatementCounter = (kind: StatementKind) => void;
+
+/** The options of work that is redone from acknowledged state if lost (`TransactionOptions.durability`). */
+export const REDOABLE: TransactionOptions = { durability: 'redoable' };
 
 export const kindOf = (options: TransactionOptions): StatementKind => (options.durability === 'redoable' ? 'redoable' : 'acknowledged');
 

@@ -141,6 +141,16 @@ export function createSqliteDriver(path: string, options: { minFreeBytes?: numbe
     transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
       return inQueuedTransaction(() => work(executor), options.durability === 'redoable' ? 'NORMAL' : 'FULL', options.urgent === true, kindOf(options));
     },
+    statement<R extends Row>(sql: string, params: readonly unknown[], options: TransactionOptions = {}): Promise<R[]> {
+      return driver.transaction(async () => {
+        countStatements(kindNow);
+        const prepared = prepare(sql);
+        // better-sqlite3 reads rows only from a statement that returns some (a SELECT, a RETURNING).
+        if (prepared.reader) return prepared.all(bind(params)) as R[];
+        prepared.run(bind(params));
+        return [];
+      }, options);
+    },
     withKysely<T>(work: (kysely: Kysely<unknown>) => Promise<T>): Promise<T> {
       return inQueuedTransaction(async () => {
         // The driver's own connection, lent: Kysely's destroy() must not close it.

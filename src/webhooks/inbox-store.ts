@@ -4,8 +4,8 @@
  */
 import type { Channel } from '../domain/domain-event.js';
 import { escapeUnsafeText } from '../domain/conversion-screening.js';
-import type { SqlDriver, SqlExecutor } from '../store/sql-driver.js';
-import { compareText, durabilityOf } from '../store/sql-driver.js';
+import type { SqlDriver } from '../store/sql-driver.js';
+import { REDOABLE, compareText, durabilityOf } from '../store/sql-driver.js';
 
 export type InboxState = 'pending' | 'processed' | 'unrecognised' | 'quarantined';
 
@@ -65,27 +65,33 @@ function compareKeys(a: NewWebhook, b: NewWebhook): number {
  */
 const storedKey = (webhook: NewWebhook): string => escapeUnsafeText(webhook.dedupeKey);
 
+type AppendedRow = { id: number; channel: string; dedupe_key: string };
+
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
 
 export function createInboxStore(driver: SqlDriver): InboxStore {
   const { skipLocked } = driver;
-  const { urgent, redoable, claimIndex } = durabilityOf(driver);
+  const { urgent, claimIndex } = durabilityOf(driver);
 
-  async function appendChunk(tx: SqlExecutor, chunk: readonly NewWebhook[]): Promise<AppendResult[]> {
+  /** One INSERT of a chunk of rows; `resultsOf` reads what it returned. */
+  function appendStatement(chunk: readonly NewWebhook[]): { sql: string; params: unknown[] } {
     const params: unknown[] = [];
     const rows = chunk.map((w) => {
       const base = params.length;
       params.push(w.channel, w.endpoint, storedKey(w), w.receivedAt, JSON.stringify(w.headers), w.body, w.state, w.detail);
       return `(${Array.from({ length: 8 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
     });
-    const inserted = await tx.query<{ id: number; channel: string; dedupe_key: string }>(
-      `INSERT INTO inbox (channel, endpoint, dedupe_key, received_at, headers, body, state, detail)
+    return {
+      sql: `INSERT INTO inbox (channel, endpoint, dedupe_key, received_at, headers, body, state, detail)
        VALUES ${rows.join(', ')}
        ON CONFLICT (channel, dedupe_key) DO NOTHING
        RETURNING id, channel, dedupe_key`,
       params,
-    );
+    };
+  }
+
+  function resultsOf(chunk: readonly NewWebhook[], inserted: readonly AppendedRow[]): AppendResult[] {
     const ids = new Map(inserted.map((r) => [`${r.channel}\u0000${r.dedupe_key}`, Number(r.id)]));
     // Two copies of one webhook in the same batch: the first is stored, the second is a duplicate.
     return chunk.map((w) => {
@@ -97,43 +103,54 @@ export function createInboxStore(driver: SqlDriver): InboxStore {
     });
   }
 
+  /** Every chunk in one transaction; a batch of one chunk (the usual case) is one statement, its own transaction. */
+  async function appendSorted(sorted: readonly NewWebhook[]): Promise<AppendResult[]> {
+    if (sorted.length <= APPEND_CHUNK) {
+      const { sql, params } = appendStatement(sorted);
+      return resultsOf(sorted, await driver.statement<AppendedRow>(sql, params, { urgent: true }));
+    }
+    return urgent(async (tx) => {
+      const results: AppendResult[] = [];
+      for (let i = 0; i < sorted.length; i += APPEND_CHUNK) {
+        const chunk = sorted.slice(i, i + APPEND_CHUNK);
+        const { sql, params } = appendStatement(chunk);
+        results.push(...resultsOf(chunk, await tx.query<AppendedRow>(sql, params)));
+      }
+      return results;
+    });
+  }
+
   return {
-    append(webhooks) {
-      return urgent(async (tx) => {
-        // Rows go in in one global order (channel, then dedupe key): two replicas storing the same webhooks at
-        // once (a Codat retry reaching the other replica) then wait on each other's unique keys in the same order
-        // instead of deadlocking on PostgreSQL (reproduced: 30 of 100 crossing pairs). The sort is stable, so of
-        // two copies in one batch the first is still the one stored.
-        const order = webhooks.map((_, i) => i).sort((x, y) => compareKeys(webhooks[x]!, webhooks[y]!));
-        const sorted = order.map((i) => webhooks[i]!);
-        const inserted: AppendResult[] = [];
-        for (let i = 0; i < sorted.length; i += APPEND_CHUNK) {
-          inserted.push(...(await appendChunk(tx, sorted.slice(i, i + APPEND_CHUNK))));
-        }
-        const results = new Array<AppendResult>(webhooks.length);
-        order.forEach((original, position) => (results[original] = inserted[position]!));
-        return results;
-      });
+    async append(webhooks) {
+      if (webhooks.length === 0) return [];
+      // Rows go in in one global order (channel, then dedupe key): two replicas storing the same webhooks at
+      // once (a Codat retry reaching the other replica) then wait on each other's unique keys in the same order
+      // instead of deadlocking on PostgreSQL (reproduced: 30 of 100 crossing pairs). The sort is stable, so of
+      // two copies in one batch the first is still the one stored.
+      const order = webhooks.map((_, i) => i).sort((x, y) => compareKeys(webhooks[x]!, webhooks[y]!));
+      const inserted = await appendSorted(order.map((i) => webhooks[i]!));
+      const results = new Array<AppendResult>(webhooks.length);
+      order.forEach((original, position) => (results[original] = inserted[position]!));
+      return results;
     },
 
-    claimPending(now, limit, leaseMs) {
+    async claimPending(now, limit, leaseMs) {
       // The request id the receiver kept among the headers (src/webhooks/webhook-receiver.ts).
       const requestIdOfHeaders = driver.dialect === 'postgres' ? `(headers::json ->> 'x-request-id') AS request_id` : `json_extract(headers, '$."x-request-id"') AS request_id`;
-      return redoable(async (tx) => {
-        // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL
-        // writes on SQLite); RETURNING has no order, so the oldest-first order is restored here.
-        const rows = await tx.query<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
-          `UPDATE inbox SET claimed_until = $3 WHERE id IN (
-             SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
-           RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
-          [now, limit, now + leaseMs],
-        );
-        rows.sort((a, b) => Number(a.id) - Number(b.id));
-        return rows.map((r): StoredWebhook => ({
-          inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body),
-          ...(r.request_id ? { requestId: r.request_id } : {}),
-        }));
-      });
+      // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL writes on
+      // SQLite); RETURNING has no order, so the oldest-first order is restored here.
+      const rows = await driver.statement<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
+        `UPDATE inbox SET claimed_until = $3 WHERE id IN (
+           SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
+         RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
+        [now, limit, now + leaseMs],
+        REDOABLE,
+      );
+      rows.sort((a, b) => Number(a.id) - Number(b.id));
+      return rows.map((r): StoredWebhook => ({
+        inboxId: Number(r.id), channel: r.channel, endpoint: r.endpoint, dedupeKey: r.dedupe_key, receivedAt: Number(r.received_at), body: Buffer.from(r.body),
+        ...(r.request_id ? { requestId: r.request_id } : {}),
+      }));
     },
 
     listQuarantine(limit) {

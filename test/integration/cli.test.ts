@@ -46,9 +46,11 @@ describe('the codat-cutover CLI against a running service', () => {
       DOWNSTREAM_URL: downstream.url,
       // One attempt: a failed delivery is a dead letter at once.
       DELIVERY_MAX_ATTEMPTS: '1',
-      // Wide enough that a slow machine still pairs the two copies of each sample the CLI sends.
+      // Wide enough that a slow machine still pairs the two copies of each sample the CLI sends: a round sends
+      // every new-format sample before every legacy one, so the syncs of a loaded machine stretch the time between
+      // a copy and its twin (a CI run once never judged all 26 pairs with 10 s).
       CUTOVER_GRACE_SECONDS: '5',
-      CORRELATION_WINDOW_SECONDS: '10',
+      CORRELATION_WINDOW_SECONDS: '20',
       READINESS_MIN_OCCURRENCES: '5',
     });
   });
@@ -78,9 +80,11 @@ describe('the codat-cutover CLI against a running service', () => {
   });
 
   it('when the samples are sent twice, then both rounds are accepted as new occurrences (fresh ids), and status gates on the verdict', async () => {
+    const sendStarted = Date.now();
     const first = await cli(['send', '--all']);
     expect(first.code).toBe(0);
     const second = await cli(['send', '--all']);
+    const sendSeconds = (Date.now() - sendStarted) / 1000;
     expect(second.code).toBe(0);
     const lines = second.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThan(30);
@@ -89,7 +93,13 @@ describe('the codat-cutover CLI against a running service', () => {
     await cli(['send', 'legacy-SyncStarted', '--keep-ids', '--id', 'msg_fixed']);
     expect((await cli(['send', 'legacy-SyncStarted', '--keep-ids', '--id', 'msg_fixed'])).stdout).toMatch(/"duplicate"/);
 
-    await waitFor(async () => /seen on both \/ legacy only \/ new only: 26 \//.test((await cli(['status'])).stdout), 90_000, 'both rounds judged');
+    let judged = '';
+    await waitFor(async () => {
+      judged = (await cli(['status'])).stdout;
+      return /seen on both \/ legacy only \/ new only: 26 \//.test(judged);
+    }, 90_000, 'both rounds judged').catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; both rounds took ${sendSeconds} s to send; the last status said:\n${judged}`);
+    });
     const status = await cli(['status', '--phase', 'flip']);
     expect(status.stdout).toMatch(/^Verdict: ready-to-flip/m);
     expect(status.stdout).toMatch(/Coverage 100%/);

@@ -64,6 +64,20 @@ describe('the PostgreSQL driver counts its statements', () => {
     expect(await added('redoable', () => driver.transaction((tx) => tx.execute('SELECT 1'), { durability: 'redoable', unbounded: true }))).toBe(4);
   });
 
+  it('when a single statement is its own transaction, then it is one round trip, committed, under its durability; a failed one changes nothing', async () => {
+    await driver.transaction((tx) => tx.execute('CREATE TABLE IF NOT EXISTS one_statement (k TEXT PRIMARY KEY)'));
+    const insert = (k: string) => driver.statement<{ k: string }>('INSERT INTO one_statement (k) VALUES ($1), ($2) RETURNING k', [k, `${k}-2`]);
+    expect(await added('acknowledged', () => insert('a'))).toBe(1);
+    expect(await added('redoable', () => driver.statement('SELECT 1 AS one', [], { durability: 'redoable' }))).toBe(1);
+    // Seen by another connection: committed, not left open on the one that ran it.
+    expect((await driver.transaction((tx) => tx.query<{ n: number }>('SELECT count(*)::int AS n FROM one_statement')))[0]?.n).toBe(2);
+    // The second row collides: the statement fails as a whole, and the first row of it is not kept.
+    await expect(driver.statement('INSERT INTO one_statement (k) VALUES ($1), ($2)', ['b', 'a'])).rejects.toThrow(/duplicate key/);
+    expect((await driver.transaction((tx) => tx.query<{ k: string }>('SELECT k FROM one_statement ORDER BY k'))).map((r) => r.k)).toEqual(['a', 'a-2']);
+    // Unbounded: in a transaction of its own, where SET LOCAL lifts the statement timeout.
+    expect(await added('acknowledged', () => driver.statement('SELECT 1', [], { unbounded: true }))).toBe(4);
+  });
+
   it('when the schema is migrated, then the migrator\'s statements are counted as migration', async () => {
     const store = createSqlCutoverStore(driver);
     expect(await added('migration', () => store.migrate())).toBeGreaterThan(2);

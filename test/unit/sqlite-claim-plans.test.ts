@@ -21,18 +21,28 @@ describe('the embedded store claims work in index order, whatever the backlog', 
 
   /** Runs EXPLAIN QUERY PLAN on every claim statement (the UPDATE … SET claimed_until = $3 …) before running it. */
   function explainingClaims(driver: SqlDriver): SqlDriver {
+    const explain = async (tx: SqlExecutor, sql: string, params: readonly unknown[] | undefined) => {
+      const claim = /^\s*UPDATE (inbox|deliveries) SET claimed_until = \$3 WHERE/.exec(sql);
+      if (!claim?.[1]) return;
+      const rows = await tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params);
+      plans.set(claim[1], rows.map((r) => r.detail).join(' | '));
+    };
     const explaining = (tx: SqlExecutor): SqlExecutor => ({
       ...tx,
       query: async (sql, params) => {
-        const claim = /^\s*UPDATE (inbox|deliveries) SET claimed_until = \$3 WHERE/.exec(sql);
-        if (claim?.[1]) {
-          const rows = await tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params);
-          plans.set(claim[1], rows.map((r) => r.detail).join(' | '));
-        }
+        await explain(tx, sql, params);
         return tx.query(sql, params);
       },
     });
-    return { ...driver, transaction: (work, options) => driver.transaction((tx) => work(explaining(tx)), options) };
+    // A claim is one statement, its own transaction (SqlDriver.statement): explained just before it runs.
+    return {
+      ...driver,
+      transaction: (work, options) => driver.transaction((tx) => work(explaining(tx)), options),
+      statement: async (sql, params, options) => {
+        await driver.transaction((tx) => explain(tx, sql, params));
+        return driver.statement(sql, params, options);
+      },
+    };
   }
 
   beforeEach(async () => {

@@ -31,6 +31,17 @@ describe('the SQLite driver', () => {
     expect(await synchronousLevel()).toBe(2);
   });
 
+  it('when a single statement is its own transaction, then it commits under its durability and returns its rows, if it has any', async () => {
+    const level = (options?: Parameters<SqlDriver['statement']>[2]) =>
+      driver.statement<{ synchronous: number }>('PRAGMA synchronous', [], options).then((rows) => rows[0]?.synchronous);
+    expect(await level({ durability: 'redoable' })).toBe(1);
+    expect(await level()).toBe(2);
+    expect(await driver.statement('CREATE TABLE t (k TEXT PRIMARY KEY)', [])).toEqual([]);
+    expect(await driver.statement('INSERT INTO t (k) VALUES ($1), ($2) RETURNING k', ['a', 'b'])).toEqual([{ k: 'a' }, { k: 'b' }]);
+    await expect(driver.statement('INSERT INTO t (k) VALUES ($1), ($2)', ['c', 'a'])).rejects.toThrow(/UNIQUE/);
+    expect(await driver.statement('SELECT k FROM t ORDER BY k', [])).toEqual([{ k: 'a' }, { k: 'b' }]);
+  });
+
   it('when a redoable transaction fails, then the next acknowledged one is still synced', async () => {
     await expect(driver.transaction(async () => Promise.reject(new Error('boom')), { durability: 'redoable' })).rejects.toThrow('boom');
     expect(await synchronousLevel()).toBe(2);
