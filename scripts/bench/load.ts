@@ -36,9 +36,12 @@ export async function runAutocannon(load: AutocannonLoad): Promise<LoadResult> {
     finish = resolve;
     fail = reject;
   });
-  // autocannon reports whole seconds: too coarse for runs of a few seconds, so the wall clock is read here.
+  // autocannon reports whole seconds, and it ends a run with `amount` only at its next one-second sample: its
+  // callback comes up to a second after the last answer, so every rate was rounded down to requests ÷ a whole
+  // number of seconds. The run lasts until the last answer arrived, read here from its 'response' events.
   const started = performance.now();
-  autocannon({
+  let lastAnswerAt = started;
+  const instance = autocannon({
     url: load.url,
     connections: load.connections,
     amount: load.amount,
@@ -54,8 +57,11 @@ export async function runAutocannon(load: AutocannonLoad): Promise<LoadResult> {
       },
     ],
   }, (error, result) => (error ? fail(error) : finish(result)));
+  instance.on('response', () => {
+    lastAnswerAt = performance.now();
+  });
   const result = await done;
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (lastAnswerAt - started) / 1000;
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = Number(stat?.count ?? 0);
   return {
