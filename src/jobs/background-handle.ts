@@ -37,6 +37,8 @@ export interface BackgroundThread {
   startPipeline(): Promise<void>;
   /** Stops them and waits for the work in flight. */
   stopPipeline(): Promise<void>;
+  /** A webhook was stored elsewhere (on PostgreSQL, by the service's thread): settle soon. */
+  wake(): void;
   /** One pass of a pipeline job in the thread, now. */
   runJob(job: PipelineJob): Promise<number>;
   /** The thread's counters and histograms, to merge into /metrics. */
@@ -81,6 +83,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     waiting.clear();
   };
   const post = (message: ToBackground) => worker.postMessage(message);
+  let wakePosted = false;
 
   /** Always answers, so that a batch never waits forever on the toggle. */
   async function answerPrimaries(id: number, companyIds: readonly (string | null)[]): Promise<void> {
@@ -180,6 +183,15 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     store,
     startPipeline: () => call('startPipeline'),
     stopPipeline: () => call('stopPipeline'),
+    wake() {
+      // One message per turn of the event loop, however many webhooks it stored.
+      if (wakePosted || stopped) return;
+      wakePosted = true;
+      setImmediate(() => {
+        wakePosted = false;
+        if (!stopped) post({ kind: 'wake' });
+      });
+    },
     runJob: (job) => call('runJob', job),
     metrics: () => call('metrics'),
   };

@@ -7,17 +7,25 @@
 import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { PipelineSpec } from './pipeline.js';
 import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../cutover-store.js';
+import type { PostgresTimeouts } from '../store/postgres-driver.js';
 
-export interface BackgroundSpec {
-  /** The embedded store the thread owns (its driver is synchronous: on the HTTP thread it would hold the event loop). */
-  readonly sqlitePath: string;
+/**
+ * The store the thread opens: the embedded one, which it owns (its driver is synchronous: on the HTTP
+ * thread it would hold the event loop), or a PostgreSQL database, which the service's thread opens
+ * too (a pool each): there the thread only runs the pipeline, and no body crosses threads.
+ */
+export type BackgroundStore =
+  | { readonly sqlitePath: string }
+  | { readonly postgres: { readonly url: string; readonly timeouts: PostgresTimeouts } };
+
+export type BackgroundSpec = BackgroundStore & {
   /** Absent: the thread only serves the store (the contract tests). */
   readonly pipeline?: PipelineSpec;
   /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
   readonly clockOffset?: SharedArrayBuffer;
   /** LOG_LEVEL: the thread's lines are forwarded to the service thread's logger; debug ones only when asked for. */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-}
+};
 
 export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'runJob' | 'metrics' | 'shutdown';
 export type ThreadMethod = Exclude<keyof CutoverStore, 'close'> | ControlMethod;
@@ -28,7 +36,9 @@ export type ToBackground =
   /** `legacyConsumer`: codat-legacy-consumer read with the channels (absent: on). */
   | { readonly kind: 'primaries'; readonly id: number; readonly channels: readonly Channel[]; readonly legacyConsumer?: boolean }
   /** The toggle could not be read: the batch fails and is claimed again later. */
-  | { readonly kind: 'primaries-failed'; readonly id: number; readonly message: string };
+  | { readonly kind: 'primaries-failed'; readonly id: number; readonly message: string }
+  /** A webhook was stored by the service's thread (PostgreSQL): settle soon. No reply. */
+  | { readonly kind: 'wake' };
 
 /** Background thread → service thread. */
 export type FromBackground =

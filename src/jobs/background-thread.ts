@@ -16,6 +16,7 @@ import { createMetrics, storeStatementCounter } from '../observability/metrics.j
 import type { NewWebhook, StoredWebhook } from '../cutover-store.js';
 import { createSqlCutoverStore } from '../cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
+import { createPostgresDriver } from '../store/postgres-driver.js';
 import {
   bufferFromTransfer,
   policyFromWire,
@@ -26,6 +27,12 @@ import {
   type PolicyOnTheWire,
   type ToBackground,
 } from './background-protocol.js';
+
+/**
+ * The pipeline's jobs (settle, deliver) each run one transaction at a time, so a few connections serve them;
+ * the service's thread keeps its own pool for the requests.
+ */
+const PIPELINE_POOL_SIZE = 4;
 
 type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
 type Send = (message: FromBackground) => void;
@@ -51,7 +58,9 @@ function run(): void {
   const send: Send = (message) => port.postMessage(message);
   // Counters only: the process figures are the service thread's (one process).
   const metrics = createMetrics(new Registry(), { processMetrics: false });
-  const store = createSqlCutoverStore(createSqliteDriver(spec.sqlitePath, { countStatements: storeStatementCounter(metrics, 'sqlite') }));
+  const store = createSqlCutoverStore('postgres' in spec
+    ? createPostgresDriver(spec.postgres.url, PIPELINE_POOL_SIZE, spec.postgres.timeouts, storeStatementCounter(metrics, 'postgres'))
+    : createSqliteDriver(spec.sqlitePath, { countStatements: storeStatementCounter(metrics, 'sqlite') }));
 
   const waitingPrimaries = new Map<number, { resolve: (channels: readonly Channel[]) => void; reject: (error: Error) => void }>();
   let nextPrimariesId = 0;
@@ -120,6 +129,7 @@ function run(): void {
   }
 
   port.on('message', (message: ToBackground) => {
+    if (message.kind === 'wake') return wake();
     if (message.kind === 'primaries' || message.kind === 'primaries-failed') {
       const waiting = waitingPrimaries.get(message.id);
       waitingPrimaries.delete(message.id);

@@ -1,8 +1,9 @@
 /**
- * Where the work that follows a stored webhook runs, beside the store it runs on: on PostgreSQL (whose driver
- * never blocks) or a store a test gives, on the service's thread; on the embedded store, on a background thread
- * that owns the SQLite connection (background-handle.ts), because that driver is synchronous. Either way the same
- * pipeline (pipeline.ts) and the same scheduler run.
+ * Where the work that follows a stored webhook runs: on a background thread (background-handle.ts), so that
+ * taking webhooks in and processing them use a core each. On the embedded store that thread owns the SQLite
+ * connection (its driver is synchronous); on PostgreSQL each thread opens a pool of its own. A store, sink or
+ * converters a test gives cannot cross threads: the pipeline then runs on the service's thread. Either way the
+ * same pipeline (pipeline.ts) and the same scheduler run.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { isShiftable } from '../domain/shiftable-clock.js';
 import type { Converter } from '../formats/webhook-format.js';
 import { primaryChannelsFromToggle } from '../ledger/webhook-processor.js';
 import { exportWithThreadMetrics, storeStatementCounter, type Metrics } from '../observability/metrics.js';
-import { createPostgresDriver } from '../store/postgres-driver.js';
+import { createPostgresDriver, type PostgresTimeouts } from '../store/postgres-driver.js';
 import { startBackgroundThread } from './background-handle.js';
 import { createPipeline, type PipelineJob, type PipelineSpec } from './pipeline.js';
 
@@ -63,15 +64,19 @@ function pipelineSpec(config: Config): PipelineSpec {
   };
 }
 
-function postgresStore(config: Config, databaseUrl: string, metrics: Metrics): CutoverStore {
-  return createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, {
+function postgresTimeouts(config: Config): PostgresTimeouts {
+  return {
     connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-  }, storeStatementCounter(metrics, 'postgres')));
+  };
 }
 
-/** The pipeline on this thread: PostgreSQL (its driver never blocks), or a store a test gives. */
+function postgresStore(config: Config, databaseUrl: string, metrics: Metrics): CutoverStore {
+  return createSqlCutoverStore(createPostgresDriver(databaseUrl, undefined, postgresTimeouts(config), storeStatementCounter(metrics, 'postgres')));
+}
+
+/** The pipeline on this thread: for a store, sink or converters a test gives (none of them can cross threads). */
 function inProcessPipeline({ config, metrics, toggle, logger, clock, sink, converters }: PipelineContext, store: CutoverStore, storeName: string): PipelineOnItsStore {
   const pipeline = createPipeline({
     store, spec: pipelineSpec(config), primaryChannels: primaryChannelsFromToggle(toggle, metrics), legacyConsumer: () => legacyConsumerOn(toggle.definition()), metrics, logger, clock,
@@ -89,26 +94,39 @@ function inProcessPipeline({ config, metrics, toggle, logger, clock, sink, conve
   };
 }
 
+/**
+ * The pipeline on a background thread. On the embedded store the thread owns the SQLite connection and
+ * the service's thread reaches the store through it. On PostgreSQL each thread has a pool of its own: the
+ * service's thread stores and answers, the background thread settles and delivers, so the two halves of
+ * a webhook's cost run on two cores and no body crosses threads (only a wake-up does).
+ */
 function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, onFatal }: PipelineContext): PipelineOnItsStore {
-  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const spec = pipelineSpec(config);
+  const common = { pipeline: spec, logLevel: config.LOG_LEVEL, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) };
+  const databaseUrl = config.DATABASE_URL;
+  const sqlitePath = join(config.DATA_DIR, 'cutover.sqlite');
   const thread = startBackgroundThread(
-    { sqlitePath, pipeline: spec, logLevel: config.LOG_LEVEL, ...(isShiftable(clock) ? { clockOffset: clock.offset } : {}) },
+    databaseUrl ? { ...common, postgres: { url: databaseUrl, timeouts: postgresTimeouts(config) } } : { ...common, sqlitePath },
     {
       primaryChannels: primaryChannelsFromToggle(toggle, metrics),
       legacyConsumer: () => legacyConsumerOn(toggle.definition()),
       logger,
       onFatal(error) {
-        logger.error('the background thread stopped; webhooks can no longer be stored', { error: error.message });
+        logger.error(databaseUrl ? 'the background thread stopped; webhooks are stored but no longer processed' : 'the background thread stopped; webhooks can no longer be stored', { error: error.message });
         onFatal?.(error);
       },
     },
   );
+  const ownStore = databaseUrl ? postgresStore(config, databaseUrl, metrics) : null;
   return {
-    store: thread.store,
-    description: { store: `sqlite ${sqlitePath} (background thread)`, downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}` },
-    // The thread wakes its processor itself when it stores or replays.
-    wake: () => undefined,
+    // On PostgreSQL, closing the store also ends the thread (which closes its own pool).
+    store: ownStore ? { ...ownStore, close: async () => { await thread.store.close(); await ownStore.close(); } } : thread.store,
+    description: {
+      store: databaseUrl ? 'postgresql (pipeline on a background thread)' : `sqlite ${sqlitePath} (background thread)`,
+      downstream: 'url' in spec.downstream ? spec.downstream.url : `file ${spec.downstream.file}`,
+    },
+    // On the embedded store the thread wakes its processor itself when it stores or replays.
+    wake: ownStore ? () => thread.wake() : () => undefined,
     start: () => thread.startPipeline(),
     stop: () => thread.stopPipeline(),
     exportMetrics: async () => exportWithThreadMetrics(metrics.registry, await thread.metrics()),
@@ -120,6 +138,7 @@ function backgroundThreadPipeline({ config, metrics, toggle, logger, clock, onFa
 export function placePipeline(context: PipelineContext, givenStore?: CutoverStore): PipelineOnItsStore {
   const { config } = context;
   if (givenStore) return inProcessPipeline(context, givenStore, 'given');
-  if (config.DATABASE_URL) return inProcessPipeline(context, postgresStore(config, config.DATABASE_URL, context.metrics), 'postgresql');
+  // A test's sink or converters cannot cross threads.
+  if (config.DATABASE_URL && (context.sink || context.converters)) return inProcessPipeline(context, postgresStore(config, config.DATABASE_URL, context.metrics), 'postgresql');
   return backgroundThreadPipeline(context);
 }
