@@ -82,10 +82,16 @@ const READ_BY_ID: EachRowStatement = {
   sqlite: 'SELECT * FROM occurrences WHERE id = $1',
 };
 
-const READ_PLACED: EachRowStatement = {
+/**
+ * One index range per key, whatever PostgreSQL's statistics say. As a plain join, a table without fresh statistics
+ * (autovacuum off or behind, a table that grew fast) is hash-joined by a sequential scan of every occurrence, so
+ * each batch's settle grows with the table. `OFFSET 0` keeps the lateral lookup from being flattened into that join.
+ */
+export const READ_PLACED: EachRowStatement = {
   postgres: `SELECT * FROM occurrences WHERE id IN (
       SELECT o.id FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(k, lo, hi)
-      JOIN occurrences o ON o.correlation_key = r.k AND o.occurred_at BETWEEN r.lo AND r.hi)
+      CROSS JOIN LATERAL (SELECT id FROM occurrences
+        WHERE correlation_key = r.k AND occurred_at BETWEEN r.lo AND r.hi OFFSET 0) o)
     ORDER BY id FOR UPDATE`,
   sqlite: 'SELECT * FROM occurrences WHERE correlation_key = $1 AND occurred_at BETWEEN $2 AND $3',
 };
