@@ -1,13 +1,12 @@
 /**
- * One access-log line per request (pino-http) and the request id every line of a webhook's life carries:
+ * One access-log line per request and the request id every line of a webhook's life carries:
  * the caller's `x-request-id` when it is a sane token, else a new UUID; echoed in the response header and
  * stored with the webhook (src/ingest/webhook-receiver.ts), so the later stages log it too.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import { pino, type LevelWithSilent, type Logger as PinoLogger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import type { Logger as PinoLogger } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -27,45 +26,53 @@ const pathOf = (url: string | undefined) => (url ?? '').split('?')[0] ?? '';
 /** Headers an operator needs to read an access line; never Authorization, cookies or signatures. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'webhook-id', 'svix-id'] as const;
 
+type AccessLevel = 'debug' | 'info' | 'warn' | 'error';
+
+function levelOf(req: IncomingMessage, res: ServerResponse): AccessLevel {
+  const probe = PROBES.has(pathOf(req.url));
+  // A probe answering 503 is the readiness it reports (a database still starting), not a failure of the request.
+  if (probe && res.statusCode < 400) return 'debug';
+  if (probe) return 'warn';
+  if (res.statusCode >= 500) return 'error';
+  return 'info';
+}
+
+function requestFields(req: IncomingMessage) {
+  const headers: Record<string, unknown> = {};
+  for (const name of LOGGED_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+  return { method: req.method, path: pathOf(req.url), remoteAddress: req.socket.remoteAddress, headers };
+}
+
 /**
+ * Written here rather than with pino-http, which makes two pino children per request (serialising and redacting
+ * the request into one) before it knows whether the line's level is enabled: with LOG_LEVEL=warn that was a
+ * tenth of the request thread's CPU under load, for lines never written. Here nothing is built unless it is.
+ *
  * `logger` absent (component tests with no logger of their own): request ids are still given and echoed,
  * nothing is written.
  */
 export function accessLog(logger: PinoLogger | undefined): RequestHandler {
-  const middleware = pinoHttp<IncomingMessage, ServerResponse, never>({
-    logger: logger ?? pino({ enabled: false }),
-    genReqId(req, res) {
-      const id = requestIdOf(req);
-      res.setHeader(REQUEST_ID_HEADER, id);
-      return id;
-    },
-    customAttributeKeys: { reqId: 'requestId' },
-    // The request's own lines (src/ingest/webhook-receiver.ts) carry the id through the port's child logger.
-    quietReqLogger: true,
-    customLogLevel(req: IncomingMessage, res: ServerResponse, error?: Error): LevelWithSilent {
-      const probe = PROBES.has(pathOf(req.url));
-      // A probe answering 503 is the readiness it reports (a database still starting), not a failure of the request.
-      if (probe && res.statusCode < 400) return 'debug';
-      if (probe) return 'warn';
-      if (error || res.statusCode >= 500) return 'error';
-      return 'info';
-    },
-    customSuccessMessage: (req, res) => `${req.method ?? ''} ${pathOf(req.url)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method ?? ''} ${pathOf(req.url)} ${res.statusCode}`,
-    serializers: {
-      req(req: { method?: string; url?: string; headers?: Record<string, unknown>; remoteAddress?: string }) {
-        const headers: Record<string, unknown> = {};
-        for (const name of LOGGED_HEADERS) if (req.headers?.[name] !== undefined) headers[name] = req.headers[name];
-        return { method: req.method, path: pathOf(req.url), remoteAddress: req.remoteAddress, headers };
-      },
-      res(res: { statusCode?: number }) {
-        return { statusCode: res.statusCode };
-      },
-      // pino-http makes an error of every 5xx; the status says it all, a stack of its own internals says nothing.
-      err(err: { type?: string; name?: string; message?: string }) {
-        return { type: err.type ?? err.name, message: err.message };
-      },
-    },
-  });
-  return (req, res, next) => middleware(req, res, next);
+  return (req, res, next) => {
+    const requestId = requestIdOf(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Read by the receiver (src/webhooks/webhook-receiver.ts), which stores it with the webhook.
+    (req as { id?: string }).id = requestId;
+    if (logger) {
+      const started = performance.now();
+      // 'close' comes once for every response, finished or cut off by the client.
+      res.once('close', () => {
+        const level = levelOf(req, res);
+        if (!logger.isLevelEnabled(level)) return;
+        const line = {
+          requestId,
+          req: requestFields(req),
+          res: { statusCode: res.statusCode },
+          responseTime: Math.round(performance.now() - started),
+          ...(res.writableFinished ? {} : { aborted: true }),
+        };
+        logger[level](line, `${req.method ?? ''} ${pathOf(req.url)} ${res.statusCode}`);
+      });
+    }
+    next();
+  };
 }

@@ -38,15 +38,30 @@ export interface PinoBackedLogger extends Logger {
   readonly pino: PinoLogger;
 }
 
-function wrap(instance: PinoLogger): PinoBackedLogger {
-  return {
-    pino: instance,
-    debug: (message, fields) => instance.debug(fields ?? {}, message),
-    info: (message, fields) => instance.info(fields ?? {}, message),
-    warn: (message, fields) => instance.warn(fields ?? {}, message),
-    error: (message, fields) => instance.error(fields ?? {}, message),
-    child: (bindings) => wrap(instance.child(bindings)),
+/**
+ * `child` makes no pino child until a line at an enabled level is written: a pino child serialises and redacts
+ * its bindings when it is made, and the request path and the pipeline make one per webhook for lines that,
+ * at the default level, are mostly debug ones never written.
+ */
+function wrap(root: PinoLogger, instance: () => PinoLogger): PinoBackedLogger {
+  const line = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    if (root.isLevelEnabled(level)) instance()[level](fields ?? {}, message);
   };
+  return {
+    get pino() {
+      return instance();
+    },
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    child: (bindings) => wrap(root, once(() => instance().child(bindings))),
+  };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
 }
 
 export function createPinoLogger(level: LogLevel, destination?: DestinationStream): PinoBackedLogger {
@@ -61,7 +76,7 @@ export function createPinoLogger(level: LogLevel, destination?: DestinationStrea
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
-  return wrap(instance);
+  return wrap(instance, () => instance);
 }
 
 const ignore = () => {};
