@@ -54,6 +54,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No answer here is fetched conditionally, and a weak ETag hashes every body, webhook answers included.
+  app.set('etag', false);
   // Every answer is JSON, text or the /cutover page, each with its type: no browser may guess another.
   app.use((_req, res, next) => {
     res.set('x-content-type-options', 'nosniff');

@@ -26,8 +26,8 @@ export function requestDeadline(ms: number): RequestHandler {
         sendError(res, new HttpError(503, 'deadline_exceeded', `The request could not be answered within ${ms} ms; retry later.`, { 'retry-after': '5' }));
       });
     }, ms);
+    // 'close' comes once for every response, after 'finish' or when the client went away.
     res.once('close', () => clearTimeout(timer));
-    res.once('finish', () => clearTimeout(timer));
     next();
   };
 }
