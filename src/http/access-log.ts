@@ -28,8 +28,8 @@ const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'webhook
 
 type AccessLevel = 'debug' | 'info' | 'warn' | 'error';
 
-function levelOf(req: IncomingMessage, res: ServerResponse): AccessLevel {
-  const probe = PROBES.has(pathOf(req.url));
+function levelOf(path: string, res: ServerResponse): AccessLevel {
+  const probe = PROBES.has(path);
   // A probe answering 503 is the readiness it reports (a database still starting), not a failure of the request.
   if (probe && res.statusCode < 400) return 'debug';
   if (probe) return 'warn';
@@ -37,10 +37,10 @@ function levelOf(req: IncomingMessage, res: ServerResponse): AccessLevel {
   return 'info';
 }
 
-function requestFields(req: IncomingMessage) {
+function loggedHeaders(req: IncomingMessage): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
   for (const name of LOGGED_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
-  return { method: req.method, path: pathOf(req.url), remoteAddress: req.socket.remoteAddress, headers };
+  return headers;
 }
 
 /**
@@ -59,18 +59,23 @@ export function accessLog(logger: PinoLogger | undefined): RequestHandler {
     (req as { id?: string }).id = requestId;
     if (logger) {
       const started = performance.now();
+      // Read on arrival: a router mounted on a prefix rewrites req.url while it runs, and the socket of a client
+      // that went away has no address any more.
+      const method = req.method;
+      const path = pathOf(req.url);
+      const remoteAddress = req.socket.remoteAddress;
       // 'close' comes once for every response, finished or cut off by the client.
       res.once('close', () => {
-        const level = levelOf(req, res);
+        const level = levelOf(path, res);
         if (!logger.isLevelEnabled(level)) return;
         const line = {
           requestId,
-          req: requestFields(req),
+          req: { method, path, remoteAddress, headers: loggedHeaders(req) },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
           ...(res.writableFinished ? {} : { aborted: true }),
         };
-        logger[level](line, `${req.method ?? ''} ${pathOf(req.url)} ${res.statusCode}`);
+        logger[level](line, `${method} ${path} ${res.statusCode}`);
       });
     }
     next();

@@ -16,6 +16,9 @@ function appLoggingAt(level: LogLevel) {
     const status = Number(req.query.status ?? 202);
     res.status(status).json({ id: (req as { id?: string }).id });
   });
+  const admin = express.Router();
+  admin.get('/dead-letters', (_req, res) => void res.json([]));
+  app.use('/admin', admin);
   // Whenever the line is written, the request is still there to read.
   const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
   return { app, lines, settled };
@@ -59,6 +62,13 @@ describe('the access log', () => {
     await request(app).get('/healthz?status=503');
     await settled();
     expect(lines.map((line) => [line.level, line.message])).toEqual([['debug', 'GET /healthz 200'], ['warn', 'GET /healthz 503']]);
+  });
+
+  it('when a router mounted on a prefix answers, then the line names the whole path', async () => {
+    const { app, lines, settled } = appLoggingAt('info');
+    await request(app).get('/admin/dead-letters?limit=5');
+    await settled();
+    expect(lines.map((line) => [line.message, (line.req as { path?: string }).path])).toEqual([['GET /admin/dead-letters 200', '/admin/dead-letters']]);
   });
 
   it('when the caller sends no usable request id, then one is made and echoed', async () => {
