@@ -1,12 +1,13 @@
 /**
  * One access-log line per request and the request id every line of a webhook's life carries:
  * the caller's `x-request-id` when it is a sane token, else a new UUID; echoed in the response header and
- * stored with the webhook (src/ingest/webhook-receiver.ts), so the later stages log it too.
+ * stored with the webhook (src/webhooks/webhook-receiver.ts), so the later stages log it too.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger as PinoLogger } from 'pino';
+import type { LogLevel } from '../observability/json-logger.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -26,9 +27,7 @@ const pathOf = (url: string | undefined) => (url ?? '').split('?')[0] ?? '';
 /** Headers an operator needs to read an access line; never Authorization, cookies or signatures. */
 const LOGGED_HEADERS = ['user-agent', 'content-type', 'content-length', 'webhook-id', 'svix-id'] as const;
 
-type AccessLevel = 'debug' | 'info' | 'warn' | 'error';
-
-function levelOf(path: string, res: ServerResponse): AccessLevel {
+function levelOf(path: string, res: ServerResponse): LogLevel {
   const probe = PROBES.has(path);
   // A probe answering 503 is the readiness it reports (a database still starting), not a failure of the request.
   if (probe && res.statusCode < 400) return 'debug';
@@ -45,8 +44,8 @@ function loggedHeaders(req: IncomingMessage): Record<string, unknown> {
 
 /**
  * Written here rather than with pino-http, which makes two pino children per request (serialising and redacting
- * the request into one) before it knows whether the line's level is enabled: with LOG_LEVEL=warn that was a
- * tenth of the request thread's CPU under load, for lines never written. Here nothing is built unless it is.
+ * the request into one) before it knows whether the line's level is enabled: on the request path, that is work
+ * for every webhook at any level. Here nothing is built unless the line is written.
  *
  * `logger` absent (component tests with no logger of their own): request ids are still given and echoed,
  * nothing is written.

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/observability/json-logger.js';
 
 // The embedded store as the service runs it: the SQL store on the background thread, behind a message proxy.
 // One thread for the whole contract, emptied between cases the way the PostgreSQL run truncates its tables:
-// a thread takes about two seconds of CPU to start from TypeScript, and the contract has ninety cases.
+// a thread started from TypeScript compiles every module again, and a thread per case made this the slowest file.
 describe('one background thread', () => {
   let dir: string;
   let path: string;
