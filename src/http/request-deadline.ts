@@ -6,17 +6,20 @@
 import type { Request, RequestHandler } from 'express';
 import { HttpError, sendError } from './http-error.js';
 
-const deadlines = new WeakMap<Request, AbortSignal>();
+// On the request itself rather than in a WeakMap: an entry per request in a WeakMap is an ephemeron that every
+// garbage collection has to trace, and the request lives only as long as its answer anyway.
+const DEADLINE = Symbol('request deadline');
+type WithDeadline = Request & { [DEADLINE]?: AbortSignal };
 
 /** Aborts when the request's deadline passes: what the handler waits for can stop waiting. */
 export function deadlineOf(req: Request): AbortSignal | undefined {
-  return deadlines.get(req);
+  return (req as WithDeadline)[DEADLINE];
 }
 
 export function requestDeadline(ms: number): RequestHandler {
   return (req, res, next) => {
     const controller = new AbortController();
-    deadlines.set(req, controller.signal);
+    (req as WithDeadline)[DEADLINE] = controller.signal;
     const timer = setTimeout(() => {
       controller.abort();
       // After the handlers listening to the signal had their turn: a webhook's own 503 store_unavailable

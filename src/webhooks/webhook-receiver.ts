@@ -20,6 +20,7 @@ import type { Channel } from '../domain/domain-event.js';
 import type { Clock, Logger } from '../domain/ports.js';
 import { HttpError, bodyReadFailure } from '../http/http-error.js';
 import { deadlineOf } from '../http/request-deadline.js';
+import { fixedJsonAnswer } from '../http/fixed-answer.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewWebhook } from './inbox-store.js';
 import { InboxFullError, type InboxWriter } from './inbox-writer.js';
@@ -143,6 +144,9 @@ const BODY_PROBLEMS: Readonly<Record<BodyProblem, { status: 400 | 202; message: 
   nesting_too_deep: { status: 202, message: `The body nests deeper than ${MAX_JSON_DEPTH} levels.` },
 };
 
+const answerAccepted = fixedJsonAnswer(202, { status: 'accepted' });
+const answerDuplicate = fixedJsonAnswer(200, { status: 'duplicate' });
+
 export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler {
   const { endpoint, metrics } = deps;
 
@@ -224,11 +228,11 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps): RequestHandler
     }
     metrics.webhooks.inc({ endpoint, outcome: stored.status });
     if (stored.status === 'duplicate') {
-      res.status(200).json({ status: 'duplicate' });
+      answerDuplicate(res);
       return;
     }
     deps.onStored();
-    res.status(202).json({ status: 'accepted' });
+    answerAccepted(res);
   };
 }
 
