@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,5 +7,8 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // A worker per core, not vitest's default of one fewer: many files spend much of their time waiting (leases,
+    // retries, a service's start-up) rather than computing, and on two cores the default runs them one at a time.
+    maxWorkers: Math.max(availableParallelism(), 2),
   },
 });
