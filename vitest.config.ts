@@ -7,8 +7,9 @@ export default defineConfig({
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    // A worker per core, not vitest's default of one fewer: many files spend much of their time waiting (leases,
-    // retries, a service's start-up) rather than computing, and on two cores the default runs them one at a time.
+    // A worker per core and at least two, not vitest's default of one fewer than the cores: many files spend much
+    // of their time waiting (leases, retries, a service's start-up) rather than computing, and on two cores the
+    // default runs them one at a time.
     maxWorkers: Math.max(availableParallelism(), 2),
   },
 });
