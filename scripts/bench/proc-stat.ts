@@ -11,8 +11,6 @@ export interface ProcStatus {
   readonly peakRssMb: number;
   /** User + system CPU time so far, seconds. */
   readonly cpuSeconds: number;
-  /** The same for the main thread alone (the one that answers HTTP): the rest is worker threads, GC and libuv. */
-  readonly mainThreadCpuSeconds: number;
   /**
    * Bytes the process has caused to be written to storage so far (`write_bytes` of /proc/PID/io, counted when
    * a page is dirtied, so before the kernel writes it back): its database's WAL, its checkpoints and anything else.
@@ -31,7 +29,6 @@ export function readProc(pid: number): ProcStatus | null {
       rssMb: kb('VmRSS') / 1024,
       peakRssMb: kb('VmHWM') / 1024,
       cpuSeconds: cpu(`/proc/${pid}/stat`),
-      mainThreadCpuSeconds: cpu(`/proc/${pid}/task/${pid}/stat`),
       writtenBytes: parseProcIo(readFileSync(`/proc/${pid}/io`, 'utf8')).writeBytes,
     };
   } catch {

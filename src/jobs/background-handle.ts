@@ -59,7 +59,8 @@ export interface BackgroundHooks {
  * The thread's heap, bounded. Left to itself V8 sizes a worker's heap like the process's (a 4 GB limit):
  * it then lets the old generation grow to several times what is live before collecting it, which made the
  * thread's garbage most of the process's resident set under load. With a limit V8 collects closer to the
- * live set. The young generation is the service thread's (src/main.ts says why that size). What is live
+ * live set. The young generation is as large as the service thread's, for the same reason: what a batch
+ * holds while its statements and deliveries run outlives a smaller one's collections. What is live
  * here is bounded: the appends in flight (src/webhooks/inbox-writer.ts bounds them) and the pipeline's
  * batches (50 webhooks, 50 deliveries), far below the limit.
  */
