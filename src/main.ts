@@ -1,14 +1,14 @@
 /**
  * The process entry: the only file that touches `process` (environment, signals, exit code).
  *
- * The service runs on a thread of its own (a worker), not on the process's main thread: V8 fixes the main
- * thread's heap limits when the process starts, from flags that `node dist/main.js` does not pass, and with
- * its default 4 GB limit V8 lets the heap grow to several times what is live before it collects it. A
- * worker's heap is sized from `resourceLimits`, here, whichever way the service is started. The main thread
- * only hands the service its signals and ends the process with the service thread's exit code.
+ * The service runs on a thread of its own (a worker), not on the process's main thread: V8 fixes the main thread's
+ * heap limits when the process starts, from flags that `node dist/main.js` does not pass, and with its default
+ * 4 GB limit V8 lets the heap grow to several times what is live before it collects it. A worker's heap is sized
+ * from `resourceLimits` (`THREAD_HEAP_LIMITS`, src/jobs/thread-start.ts), whichever way the service is started.
+ * The main thread only hands the service its signals and ends the process with the service thread's exit code.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { startThread } from './jobs/thread-start.js';
+import { THREAD_HEAP_LIMITS, startThread } from './jobs/thread-start.js';
 
 /**
  * The service's modules are imported here, on the service thread, not at the top of this file: imported
@@ -74,18 +74,8 @@ async function main(): Promise<void> {
   });
 }
 
-/**
- * The service thread's heap. The young generation (48 MB: two 16 MB semi-spaces, the size V8 grows it to under
- * load): with half of it, V8 collects it twice as often and promotes more of what a webhook holds while it waits
- * for the store, which the old generation's collector then has to mark. The old generation's limit makes V8
- * collect close to what is live rather than at a multiple of it. What is live on this thread is bounded: the
- * requests in flight and the webhooks waiting for the store (src/webhooks/inbox-writer.ts bounds those, by count
- * and by bytes).
- */
-export const SERVICE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 256 } as const;
-
 function hostServiceThread(): void {
-  const service = startThread(new URL(import.meta.url), { argv: process.argv.slice(2), resourceLimits: SERVICE_THREAD_LIMITS });
+  const service = startThread(new URL(import.meta.url), { argv: process.argv.slice(2), resourceLimits: THREAD_HEAP_LIMITS });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => service.postMessage({ signal }));
   // An uncaught error, or the heap's limit reached: the same exit a crash of the service would have been.
   let failed = false;

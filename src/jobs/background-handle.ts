@@ -21,7 +21,7 @@ import {
   type ThreadMethod,
   type ToBackground,
 } from './background-protocol.js';
-import { startThread } from './thread-start.js';
+import { THREAD_HEAP_LIMITS, startThread } from './thread-start.js';
 
 /** The background thread stopped (crashed or closed): nothing more can be stored until the service restarts. */
 export class BackgroundThreadStopped extends Error {
@@ -55,20 +55,9 @@ export interface BackgroundHooks {
   readonly onFatal?: (error: Error) => void;
 }
 
-/**
- * The thread's heap, bounded. Left to itself V8 sizes a worker's heap like the process's (a 4 GB limit):
- * it then lets the old generation grow to several times what is live before collecting it, which made the
- * thread's garbage most of the process's resident set under load. With a limit V8 collects closer to the
- * live set. The young generation is as large as the service thread's, for the same reason: what a batch
- * holds while its statements and deliveries run outlives a smaller one's collections. What is live
- * here is bounded: the appends in flight (src/webhooks/inbox-writer.ts bounds them) and the pipeline's
- * batches (50 webhooks, 50 deliveries), far below the limit.
- */
-export const BACKGROUND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 256 } as const;
-
 function startWorker(spec: BackgroundSpec): Worker {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  return startThread(new URL(`./background-thread.${ext}`, import.meta.url), { workerData: spec, resourceLimits: BACKGROUND_THREAD_LIMITS });
+  return startThread(new URL(`./background-thread.${ext}`, import.meta.url), { workerData: spec, resourceLimits: THREAD_HEAP_LIMITS });
 }
 
 export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHooks = {}): BackgroundThread {
