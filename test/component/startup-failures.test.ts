@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/free-port.js';
+import { refusingPort } from '../../tools/free-port.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -68,7 +68,7 @@ describe('start-up failures, as the process reports them', () => {
   }, 40_000);
 
   it('when DATABASE_URL refuses connections, then start-up names PostgreSQL and its address, says it retries, gives up after its time and exits 1', async () => {
-    const port = await freePort();
+    const port = await refusingPort();
     const { code, stdout, stderr } = await runService({
       DATABASE_URL: `postgres://cutover:do-not-print@127.0.0.1:${port}/cutover`,
       STORE_START_TIMEOUT_SECONDS: '2',

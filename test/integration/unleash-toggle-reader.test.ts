@@ -3,7 +3,7 @@
  * natively by ./support/unleash-server.ts on a fresh PostgreSQL database, flags imported from
  * flags/unleash-export.json).
  */
-import { freePort } from '../../tools/free-port.js';
+import { refusingPort } from '../../tools/free-port.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEW_EVENT_TYPES_TOGGLE, type Logger } from '../../src/domain/ports.js';
@@ -43,8 +43,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** A 127.0.0.1 port nothing listens on (bound then released). */
-const closedPort = freePort;
 
 describe('UnleashToggleReader against a real Unleash server', () => {
   let server: UnleashTestServer;
@@ -170,7 +168,7 @@ describe('UnleashToggleReader against a real Unleash server', () => {
   });
 
   it('(e) an unreachable server: start-up returns within startTimeoutMs and serves the bootstrap', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/api/`;
+    const url = `http://127.0.0.1:${await refusingPort()}/api/`;
     const startTimeoutMs = 5000;
     const started = performance.now();
     const { reader: r, logger } = await reader({ url, startTimeoutMs });
