@@ -8,6 +8,7 @@ import type { Channel, Conversion } from '../domain/domain-event.js';
 import type { PipelineSpec } from './pipeline.js';
 import type { CutoverStore, LedgerPolicy, StoredWebhook } from '../cutover-store.js';
 import type { PostgresTimeouts } from '../store/postgres-driver.js';
+import type { LogLevel } from '../observability/json-logger.js';
 
 /**
  * The store the thread opens: the embedded one, which it owns (its driver is synchronous: on the HTTP
@@ -24,7 +25,7 @@ export type BackgroundSpec = BackgroundStore & {
   /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
   readonly clockOffset?: SharedArrayBuffer;
   /** LOG_LEVEL: the thread's lines are forwarded to the service thread's logger; debug ones only when asked for. */
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  readonly logLevel?: LogLevel;
 };
 
 export type ControlMethod = 'startPipeline' | 'stopPipeline' | 'runJob' | 'metrics' | 'shutdown';

@@ -13,6 +13,7 @@ import { systemClock, type Logger } from '../domain/ports.js';
 import { clockFromOffset } from '../domain/shiftable-clock.js';
 import { createPipeline, type PipelineJob } from './pipeline.js';
 import { createMetrics, storeStatementCounter } from '../observability/metrics.js';
+import { LOG_LEVELS, type LogLevel } from '../observability/json-logger.js';
 import type { NewWebhook, StoredWebhook } from '../cutover-store.js';
 import { createSqlCutoverStore } from '../cutover-store.js';
 import { createSqliteDriver } from '../store/sqlite-driver.js';
@@ -37,17 +38,23 @@ const PIPELINE_POOL_SIZE = 4;
 type Item = { readonly webhook: StoredWebhook; readonly conversion: Conversion };
 type Send = (message: FromBackground) => void;
 
-/** The thread's logger: every line goes to the service thread's logger. */
-function forwardingLogger(send: Send, debug: boolean, bindings: Record<string, unknown> = {}): Logger {
-  const forward = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
-    send({ kind: 'log', level, message, fields: { ...bindings, ...fields } });
+/**
+ * The thread's logger: every line at or above LOG_LEVEL goes to the service thread's logger. A line below it is
+ * not sent at all: the service thread would only drop it, and a message per delivery across threads costs the
+ * pipeline.
+ */
+function forwardingLogger(send: Send, minLevel: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  const ignore = () => undefined;
+  const forward = (level: LogLevel) =>
+    LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(minLevel)
+      ? ignore
+      : (message: string, fields?: Record<string, unknown>) => send({ kind: 'log', level, message, fields: { ...bindings, ...fields } });
   return {
-    // Not sent at all below LOG_LEVEL=debug: a message per webhook across threads would cost the pipeline.
-    debug: debug ? forward('debug') : () => undefined,
+    debug: forward('debug'),
     info: forward('info'),
     warn: forward('warn'),
     error: forward('error'),
-    child: (more) => forwardingLogger(send, debug, { ...bindings, ...more }),
+    child: (more) => forwardingLogger(send, minLevel, { ...bindings, ...more }),
   };
 }
 
@@ -73,7 +80,7 @@ function run(): void {
       send({ kind: 'primaries', id, companyIds });
     });
   const pipeline = spec.pipeline
-    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send, spec.logLevel === 'debug'), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
+    ? createPipeline({ store, spec: spec.pipeline, primaryChannels: askPrimaries, legacyConsumer: () => legacyConsumer, metrics, logger: forwardingLogger(send, spec.logLevel ?? 'info'), clock: spec.clockOffset ? clockFromOffset(spec.clockOffset) : systemClock })
     : null;
   // Nothing is processed before the service starts the pipeline (nor after it stops it).
   let running = false;

@@ -88,6 +88,48 @@ describe('the background thread', () => {
     }
   });
 
+  /** Lines the service thread's logger heard while the thread settled and delivered one webhook under `logLevel`. */
+  async function linesHeardDelivering(logLevel: 'info' | 'warn'): Promise<{ level: string; message: string }[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
+    const downstream = join(dir, 'downstream.jsonl');
+    const heard: { level: string; message: string }[] = [];
+    const hear = (level: string) => (message: string) => void heard.push({ level, message });
+    const thread = startBackgroundThread(
+      {
+        sqlitePath: join(dir, 'cutover.db'),
+        logLevel,
+        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream } },
+      },
+      {
+        primaryChannels: (companyIds) => companyIds.map(() => 'legacy' as const),
+        logger: { debug: hear('debug'), info: hear('info'), warn: hear('warn'), error: hear('error'), child: () => silentLogger },
+      },
+    );
+    try {
+      await thread.store.migrate();
+      await thread.startPipeline();
+      await thread.store.append([buildNewWebhook({ body: Buffer.from(sampleText('legacy-DataSyncCompleted')), receivedAt: Date.now() })]);
+      const deadline = Date.now() + 20_000;
+      while (!(existsSync(downstream) && readFileSync(downstream, 'utf8').length > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(readFileSync(downstream, 'utf8').trim().split('\n')).toHaveLength(1);
+      // Answered after the runs in flight ended, on the same port as their lines: every line sent has arrived.
+      await thread.stopPipeline();
+      return heard;
+    } finally {
+      await thread.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('forwards the pipeline\'s lines at LOG_LEVEL and above to the service thread, and sends none below it', async () => {
+    const atInfo = await linesHeardDelivering('info');
+    expect(atInfo).toContainEqual({ level: 'info', message: 'delivered' });
+    const atWarn = await linesHeardDelivering('warn');
+    expect(atWarn.filter((line) => line.level === 'info' || line.level === 'debug')).toEqual([]);
+  }, 60_000);
+
   it('when the toggle cannot be read for a batch, then the batch waits (nothing hangs), and it is settled and delivered once the toggle answers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
     const downstream = join(dir, 'downstream.jsonl');
