@@ -24,7 +24,7 @@ export type BackgroundSpec = BackgroundStore & {
   readonly pipeline?: PipelineSpec;
   /** The service's clock when it is a shiftable one (src/domain/shiftable-clock.ts); absent: the system clock. */
   readonly clockOffset?: SharedArrayBuffer;
-  /** LOG_LEVEL: the thread's lines are forwarded to the service thread's logger; debug ones only when asked for. */
+  /** LOG_LEVEL: the thread's lines at this level and above go to the service thread's logger; absent: info. */
   readonly logLevel?: LogLevel;
 };
 

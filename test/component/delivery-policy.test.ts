@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, createHttpSink, retryAfterMs, statusVerdict } from '../../src/delivery/downstream-sink.js';
 import { sampleText } from '../support/samples.js';
 import { signedHeaders } from '../../tools/signing.js';
+import { refusingPort } from '../../tools/free-port.js';
 import { buildTestService, type TestService } from '../support/test-service.js';
 
 interface Answer {
@@ -122,11 +123,7 @@ describe('delivery semantics towards the downstream', () => {
   });
 
   it('when nothing listens, then the dead letter and the operator API keep the cause (ECONNREFUSED and the address), and the payload is an object', async () => {
-    // A port that was just free (fetch itself refuses "bad ports" such as 9, before any connection).
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await refusingPort();
     const s = await deliverOneThrough(`http://127.0.0.1:${port}/events`, { maxAttempts: 1 });
     const [dead] = await s.store.listDeadLetters(10);
     expect(dead?.lastError).toContain(`ECONNREFUSED 127.0.0.1:${port}`);

@@ -43,7 +43,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   }
 }
 
-
 describe('UnleashToggleReader against a real Unleash server', () => {
   let server: UnleashTestServer;
   const readers: UnleashToggleReader[] = [];

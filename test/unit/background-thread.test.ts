@@ -89,7 +89,7 @@ describe('the background thread', () => {
   });
 
   /** Lines the service thread's logger heard while the thread settled and delivered one webhook under `logLevel`. */
-  async function linesHeardDelivering(logLevel: 'info' | 'warn'): Promise<{ level: string; message: string }[]> {
+  async function linesHeardDelivering(logLevel: 'debug' | 'info' | 'warn'): Promise<{ level: string; message: string }[]> {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-threaded-'));
     const downstream = join(dir, 'downstream.jsonl');
     const heard: { level: string; message: string }[] = [];
@@ -124,10 +124,16 @@ describe('the background thread', () => {
   }
 
   it('forwards the pipeline\'s lines at LOG_LEVEL and above to the service thread, and sends none below it', async () => {
+    const below = (heard: { level: string }[], levels: readonly string[]) => heard.filter((line) => levels.includes(line.level));
+    // The same path writes a debug and an info line: at each level, what is below it never arrives.
+    const atDebug = await linesHeardDelivering('debug');
+    expect(atDebug).toContainEqual({ level: 'debug', message: 'webhook converted' });
+    expect(atDebug).toContainEqual({ level: 'info', message: 'delivered' });
     const atInfo = await linesHeardDelivering('info');
     expect(atInfo).toContainEqual({ level: 'info', message: 'delivered' });
+    expect(below(atInfo, ['debug'])).toEqual([]);
     const atWarn = await linesHeardDelivering('warn');
-    expect(atWarn.filter((line) => line.level === 'info' || line.level === 'debug')).toEqual([]);
+    expect(below(atWarn, ['debug', 'info'])).toEqual([]);
   }, 60_000);
 
   it('when the toggle cannot be read for a batch, then the batch waits (nothing hangs), and it is settled and delivered once the toggle answers', async () => {
