@@ -18,7 +18,7 @@ import { primaryChannelsFromToggle } from '../ledger/webhook-processor.js';
 import { exportWithThreadMetrics, storeStatementCounter, type Metrics } from '../observability/metrics.js';
 import { createPostgresDriver, type PostgresTimeouts } from '../store/postgres-driver.js';
 import { startBackgroundThread } from './background-handle.js';
-import { createPipeline, type PipelineJob, type PipelineSpec } from './pipeline.js';
+import { createPipeline, settleBatchSize, type PipelineJob, type PipelineSpec } from './pipeline.js';
 
 export interface PipelineOnItsStore {
   readonly store: CutoverStore;
@@ -58,6 +58,7 @@ function pipelineSpec(config: Config): PipelineSpec {
     maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
     // Longer than one attempt can take, so no replica re-sends a delivery still in flight.
     deliveryLeaseMs: Math.max(30_000, config.DOWNSTREAM_TIMEOUT_MS * 3),
+    settleBatchSize: settleBatchSize(config.DATABASE_URL ? 'postgres' : 'embedded'),
     downstream: config.DOWNSTREAM_URL
       ? { url: config.DOWNSTREAM_URL, timeoutMs: config.DOWNSTREAM_TIMEOUT_MS, userAgent: userAgent(), secret: config.DOWNSTREAM_SECRET }
       : { file: config.DOWNSTREAM_FILE ?? join(config.DATA_DIR, 'downstream.jsonl') },

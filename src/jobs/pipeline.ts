@@ -23,7 +23,21 @@ export interface PipelineSpec {
   readonly windowMs: number;
   readonly maxAttempts: number;
   readonly deliveryLeaseMs: number;
+  /** Stored webhooks claimed and settled per transaction (`settleBatchSize`). */
+  readonly settleBatchSize: number;
   readonly downstream: HttpSinkOptions | { readonly file: string };
+}
+
+/**
+ * How many stored webhooks one settle claims and commits together, by store. The settle runs one batch at a
+ * time, and a batch costs a fixed number of statements and one commit, so on PostgreSQL the round trips'
+ * latency, not the work, bounds a small batch's rate: with 50 the pipeline fell behind what the service
+ * accepted at saturation, and with 200 it kept up. On the embedded store the request thread's appends share
+ * the one connection with the settle and wait behind a batch in flight, so batches stay small there. Below
+ * saturation a claim takes what is pending, so the size only matters when a backlog forms.
+ */
+export function settleBatchSize(store: 'embedded' | 'postgres'): number {
+  return store === 'postgres' ? 200 : 50;
 }
 
 /** The pipeline's jobs, by what they do. */
@@ -61,6 +75,7 @@ export function createPipeline(deps: {
     ...(deps.legacyConsumer ? { legacyConsumer: deps.legacyConsumer } : {}),
     graceMs: spec.graceMs,
     windowMs: spec.windowMs,
+    batchSize: spec.settleBatchSize,
   });
   const sink = deps.sink ?? ('url' in spec.downstream ? createHttpSink(spec.downstream) : createJsonLinesSink(spec.downstream.file));
   const delivery = createDeliveryWorker({ store, sink, metrics, logger, clock, maxAttempts: spec.maxAttempts, leaseMs: spec.deliveryLeaseMs });

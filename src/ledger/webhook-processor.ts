@@ -56,7 +56,7 @@ export function createWebhookProcessor(deps: {
   leaseMs?: number;
 }): WebhookProcessor {
   const { store, converters, metrics, logger, clock } = deps;
-  // Small enough that a request waiting for its append (which goes first) waits little behind a settle.
+  // The pipeline sets it by store (settleBatchSize, src/jobs/pipeline.ts).
   const batchSize = deps.batchSize ?? 50;
   const leaseMs = deps.leaseMs ?? 15_000;
 

@@ -98,7 +98,7 @@ describe('the background thread', () => {
       {
         sqlitePath: join(dir, 'cutover.db'),
         logLevel,
-        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream } },
+        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, settleBatchSize: 50, downstream: { file: downstream } },
       },
       {
         primaryChannels: (companyIds) => companyIds.map(() => 'legacy' as const),
@@ -144,7 +144,7 @@ describe('the background thread', () => {
     const thread = startBackgroundThread(
       {
         sqlitePath: join(dir, 'cutover.db'),
-        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, downstream: { file: downstream } },
+        pipeline: { graceMs: 120_000, windowMs: 900_000, maxAttempts: 3, deliveryLeaseMs: 30_000, settleBatchSize: 50, downstream: { file: downstream } },
       },
       {
         primaryChannels: (companyIds) => {
