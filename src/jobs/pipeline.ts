@@ -32,8 +32,9 @@ export interface PipelineSpec {
  * How many stored webhooks one settle claims and commits together, by store. The settle runs one batch at a
  * time, and a batch costs a fixed number of statements and one commit, so on PostgreSQL the round trips'
  * latency, not the work, bounds a small batch's rate: with 50 the pipeline fell behind what the service
- * accepted at saturation, and with 200 it kept up. On the embedded store the request thread's appends share
- * the one connection with the settle and wait behind a batch in flight, so batches stay small there. Below
+ * accepted at saturation, and with 200 it kept up (500 did no better, and holds more bodies at once). On the
+ * embedded store the request thread's appends share the one connection with the settle and wait behind a
+ * batch in flight, so batches stay small there. Below
  * saturation a claim takes what is pending, so the size only matters when a backlog forms.
  */
 export function settleBatchSize(store: 'embedded' | 'postgres'): number {

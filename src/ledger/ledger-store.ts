@@ -73,7 +73,8 @@ export interface LedgerStore {
    */
   settle(webhook: StoredWebhook, conversion: Conversion, policy: LedgerPolicy): Promise<SettleResult>;
   /**
-   * `settle` for a claimed batch, in one transaction (one commit). A webhook that fails never takes the others
+   * `settle` for a claimed batch, in one transaction (one commit), or a few when it holds more pairing keys
+   * than MAX_KEYS_PER_SETTLE. A webhook that fails never takes the others
    * down with it (they are then settled in transactions of their own); when any failed and is still pending,
    * `PartlySettled` says which.
    */
@@ -88,8 +89,39 @@ const SETTLE_INBOX: EachRowStatement = {
   sqlite: 'UPDATE inbox SET state = $2, detail = $3, processed_at = $4 WHERE id = $1',
 };
 
-/** When a batch is settled webhook by webhook: below the pool's 10 connections, which appends and delivery also need. */
-const POSTGRES_SETTLE_CONCURRENCY = 4;
+/**
+ * When a batch is settled webhook by webhook: below the pipeline's pool of 4 connections
+ * (src/jobs/background-thread.ts), so that the delivery job, which runs beside the settle, still gets one.
+ */
+const POSTGRES_SETTLE_CONCURRENCY = 3;
+
+/**
+ * The most pairing keys one settle transaction locks. PostgreSQL holds advisory locks in a lock table shared by
+ * every session of the server (`max_locks_per_transaction` × connections: 6,400 by default), and a transaction
+ * that fills it fails every other session's next lock too, appends included. A `read.completed` event fans out
+ * into an event per data type, so a batch of them can hold dozens of keys per webhook: such a batch is settled
+ * in several transactions of at most this many keys.
+ */
+export const MAX_KEYS_PER_SETTLE = 1_000;
+
+/** `items` in order, cut into runs of at most `maxKeys` pairing keys (a webhook with more goes alone). */
+export function groupsByKeys<T extends { readonly conversion: Conversion }>(items: readonly T[], maxKeys: number): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let keys = 0;
+  for (const item of items) {
+    const itemKeys = item.conversion.kind === 'converted' ? item.conversion.events.length : 0;
+    if (group.length > 0 && keys + itemKeys > maxKeys) {
+      groups.push(group);
+      group = [];
+      keys = 0;
+    }
+    group.push(item);
+    keys += itemKeys;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
 
 export function createLedgerStore(driver: SqlDriver): LedgerStore {
   const { skipLocked } = driver;
@@ -215,6 +247,32 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
       return { failure: error };
     }
   }
+  /**
+   * One transaction, one commit for the whole group: group commit on SQLite's one writer, and on PostgreSQL a
+   * synchronous commit per group instead of one per webhook. Should it fail (a poison webhook, a deadlock
+   * PostgreSQL broke), nothing of it is kept, and each webhook is settled again in a transaction of its own:
+   * the one that failed is then found and counted, and the others commit without it.
+   */
+  async function settleGroup(items: readonly Item[], policy: LedgerPolicy): Promise<Outcome[]> {
+    try {
+      return (await redoable((tx) => settleInTransaction(tx, items, policy))).map((result) => ({ result }));
+    } catch {
+      const outcomes = new Array<Outcome>(items.length);
+      let next = 0;
+      const settleNext = async (): Promise<void> => {
+        for (let i = next++; i < items.length; i = next++) {
+          const item = items[i];
+          // Every transaction has ended when this resolves; the failed webhook stays pending for the next
+          // claim (or is quarantined).
+          if (item) outcomes[i] = await settleAlone(item, policy);
+        }
+      };
+      // SQLite has one connection; PostgreSQL's pool is shared with appends and delivery.
+      const concurrency = driver.dialect === 'sqlite' ? 1 : POSTGRES_SETTLE_CONCURRENCY;
+      await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, settleNext));
+      return outcomes;
+    }
+  }
   function resultsOf(outcomes: readonly Outcome[]): SettleResult[] {
     const failure = outcomes.find((o): o is { failure: unknown } => 'failure' in o);
     const results = outcomes.map((o) => ('result' in o ? o.result : undefined));
@@ -230,29 +288,9 @@ export function createLedgerStore(driver: SqlDriver): LedgerStore {
     },
 
     async settleBatch(items, policy) {
-      if (items.length === 0) return [];
-      // One transaction, one commit for the whole batch: group commit on SQLite's one writer, and on PostgreSQL
-      // a synchronous commit per batch instead of one per webhook. Should it fail (a poison webhook, a deadlock
-      // PostgreSQL broke), nothing of it is kept, and each webhook is settled again in a transaction of its own:
-      // the one that failed is then found and counted, and the others commit without it.
-      try {
-        return await redoable((tx) => settleInTransaction(tx, items, policy));
-      } catch {
-        const outcomes = new Array<Outcome>(items.length);
-        let next = 0;
-        const settleNext = async (): Promise<void> => {
-          for (let i = next++; i < items.length; i = next++) {
-            const item = items[i];
-            // Every transaction has ended when this resolves; the failed webhook stays pending for the next
-            // claim (or is quarantined).
-            if (item) outcomes[i] = await settleAlone(item, policy);
-          }
-        };
-        // SQLite has one connection; PostgreSQL's pool is shared with appends and delivery.
-        const concurrency = driver.dialect === 'sqlite' ? 1 : POSTGRES_SETTLE_CONCURRENCY;
-        await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, settleNext));
-        return resultsOf(outcomes);
-      }
+      const outcomes: Outcome[] = [];
+      for (const group of groupsByKeys(items, MAX_KEYS_PER_SETTLE)) outcomes.push(...(await settleGroup(group, policy)));
+      return resultsOf(outcomes);
     },
 
     rescueDue(now, limit) {

@@ -164,13 +164,13 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
       // One fault after another: a round of terminations still running when the restart stops the cluster
       // would meet a refused connection of the test's own, not the service's.
       let faults = Promise.resolve();
-      const then = (fault: () => Promise<void>) => {
+      const afterTheOthers = (fault: () => Promise<void>) => {
         faults = faults.then(fault);
       };
       let terminated = 0;
       const onAccepted = (n: number) => {
         if (n === 100 || n === 200) {
-          then(async () => {
+          afterTheOthers(async () => {
             for (let i = 0; i < 3; i += 1) {
               terminated += await postgres.terminateBackends('cutover');
               await new Promise((r) => setTimeout(r, 150));
@@ -178,7 +178,7 @@ describe('the service on a PostgreSQL that fails under it (a private cluster)', 
           });
         }
         if (n === 350) {
-          then(async () => {
+          afterTheOthers(async () => {
             await postgres.stop();
             await new Promise((r) => setTimeout(r, 3000));
             await postgres.start();

@@ -54,12 +54,16 @@ describe('the settle batch, by store', () => {
     return claimLimits;
   }
 
-  it('when the service runs on PostgreSQL, then a backlog is claimed 200 at a time: a batch\'s round trips, not its work, bound the rate there', async () => {
+  it('when the service is configured for PostgreSQL, then a backlog is claimed 200 at a time', async () => {
     // The given store takes the place of the database, so nothing connects to this address.
-    expect(await claimsFor({ DATABASE_URL: 'postgres://cutover@127.0.0.1:1/cutover' }, 450)).toEqual([200, 200, 200, 200]);
+    const limits = await claimsFor({ DATABASE_URL: 'postgres://cutover@127.0.0.1:1/cutover' }, 450);
+    expect(limits.length).toBeGreaterThanOrEqual(3);
+    expect(limits.every((limit) => limit === 200), String(limits)).toBe(true);
   });
 
-  it('when the service runs on the embedded store, then 50 at a time, so an append waits little behind a settle', async () => {
-    expect(await claimsFor({}, 120)).toEqual([50, 50, 50, 50]);
+  it('when the service runs on the embedded store, then 50 at a time', async () => {
+    const limits = await claimsFor({}, 120);
+    expect(limits.length).toBeGreaterThanOrEqual(3);
+    expect(limits.every((limit) => limit === 50), String(limits)).toBe(true);
   });
 });
