@@ -31,11 +31,11 @@ export interface PipelineSpec {
 /**
  * How many stored webhooks one settle claims and commits together, by store. The settle runs one batch at a
  * time, and a batch costs a fixed number of statements and one commit, so on PostgreSQL the round trips'
- * latency, not the work, bounds a small batch's rate: with 50 the pipeline fell behind what the service
- * accepted at saturation, and with 200 it kept up (500 did no better, and holds more bodies at once). On the
- * embedded store the request thread's appends share the one connection with the settle and wait behind a
- * batch in flight, so batches stay small there. Below
- * saturation a claim takes what is pending, so the size only matters when a backlog forms.
+ * latency, not the work, bounds a small batch's rate: batches there are large enough to keep up with what one
+ * process accepts, and no larger, since a batch's bodies are all held at once. On the embedded store the
+ * request thread's appends share the one connection with the settle and wait behind a batch in flight, so
+ * batches stay small there. Below saturation a claim takes what is pending, so the size only matters when a
+ * backlog forms.
  */
 export function settleBatchSize(store: 'embedded' | 'postgres'): number {
   return store === 'postgres' ? 200 : 50;

@@ -97,14 +97,17 @@ const POSTGRES_SETTLE_CONCURRENCY = 3;
 
 /**
  * The most pairing keys one settle transaction locks. PostgreSQL holds advisory locks in a lock table shared by
- * every session of the server (`max_locks_per_transaction` × connections: 6,400 by default), and a transaction
+ * every session of the server (about `max_locks_per_transaction` × connections entries), and a transaction
  * that fills it fails every other session's next lock too, appends included. A `read.completed` event fans out
  * into an event per data type, so a batch of them can hold dozens of keys per webhook: such a batch is settled
  * in several transactions of at most this many keys.
  */
 export const MAX_KEYS_PER_SETTLE = 1_000;
 
-/** `items` in order, cut into runs of at most `maxKeys` pairing keys (a webhook with more goes alone). */
+/**
+ * `items` in order, cut into runs of at most `maxKeys` pairing keys (a webhook with more goes alone). A webhook's
+ * events count as its keys: a bound, since events may share a key.
+ */
 export function groupsByKeys<T extends { readonly conversion: Conversion }>(items: readonly T[], maxKeys: number): T[][] {
   const groups: T[][] = [];
   let group: T[] = [];

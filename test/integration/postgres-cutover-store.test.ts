@@ -56,7 +56,7 @@ describe('PostgreSQL: a batch whose events fan out', () => {
         `SELECT (current_setting('max_locks_per_transaction')::int * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int))::text AS n`,
       )))[0]?.n);
       // Like read.completed events of 40 data types each: more keys in all than the lock table holds. The server
-      // sizes it with slack (on a default server one transaction took 12,000 advisory locks, not 15,000), so three times.
+      // gives the table some slack beyond this product, so three times it.
       const PER_WEBHOOK = 40;
       const count = Math.ceil((limit * 3) / PER_WEBHOOK);
       const webhooks = Array.from({ length: count }, (_, i) => buildNewWebhook({ channel: 'events', dedupeKey: `fan-out-${i}`, receivedAt: T0 + i }));
