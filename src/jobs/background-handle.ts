@@ -137,7 +137,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     migrate: () => call('migrate'),
     append: (webhooks: readonly NewWebhook[]) => call('append', webhooks.map((w) => ({ ...w, body: bytesForTransfer(w.body) }))),
     releaseLeases: () => call('releaseLeases'),
-    claimPending: async (now, limit, leaseMs) => (await call<StoredWebhook[]>('claimPending', now, limit, leaseMs)).map(storedFromTransfer),
+    claimPending: async (now, limit, leaseMs, maxBytes) => (await call<StoredWebhook[]>('claimPending', now, limit, leaseMs, maxBytes)).map(storedFromTransfer),
     settle: (webhook, conversion, policy: LedgerPolicy) => call('settle', storedForTransfer(webhook), conversion, policyToWire([conversion], policy)),
     settleBatch: (items, policy) => call('settleBatch', items.map(itemForTransfer), policyToWire(items.map((item) => item.conversion), policy)),
     rescueDue: (now, limit) => call('rescueDue', now, limit),

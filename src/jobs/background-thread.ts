@@ -107,7 +107,7 @@ function run(): void {
         return replayed;
       }
       case 'claimPending':
-        return (await store.claimPending(args[0] as number, args[1] as number, args[2] as number)).map(storedForTransfer);
+        return (await store.claimPending(args[0] as number, args[1] as number, args[2] as number, args[3] as number | undefined)).map(storedForTransfer);
       case 'settle':
         return store.settle(storedFromTransfer(args[0] as StoredWebhook), args[1] as Conversion, policyFromWire(args[2] as PolicyOnTheWire));
       case 'settleBatch':

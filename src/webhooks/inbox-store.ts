@@ -48,8 +48,11 @@ export interface QuarantinedWebhook {
 export interface InboxStore {
   /** Stores the webhooks in one transaction; resolves only once they are committed. */
   append(webhooks: readonly NewWebhook[]): Promise<AppendResult[]>;
-  /** Leases pending inbox rows to this process (several replicas may claim concurrently). */
-  claimPending(now: number, limit: number, leaseMs: number): Promise<StoredWebhook[]>;
+  /**
+   * Leases pending inbox rows to this process, oldest first (several replicas may claim concurrently): at most
+   * `limit` of them, and no more after the bodies claimed so far reach `maxBytes` (the first is always claimed).
+   */
+  claimPending(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<StoredWebhook[]>;
   listQuarantine(limit: number): Promise<QuarantinedWebhook[]>;
   /** Puts quarantined and unrecognised webhooks back in the queue, e.g. after the mapping was fixed. */
   replayQuarantine(now: number): Promise<number>;
@@ -66,6 +69,15 @@ function compareKeys(a: NewWebhook, b: NewWebhook): number {
 const storedKey = (webhook: NewWebhook): string => escapeUnsafeText(webhook.dedupeKey);
 
 type AppendedRow = { id: number; channel: string; dedupe_key: string };
+
+/**
+ * What one claim's bodies may add up to. A claim is held in memory whole (each body read, copied and parsed), so
+ * a count alone would let a backlog of large webhooks (Codat's bodies are small, the body limit is not) take a
+ * claim's worth of body limits at once: hundreds of MiB, and a crash under a container's memory limit that the
+ * restart repeats on the same backlog. A webhook is claimed while the bodies before it in the claim are under
+ * this, so a claim holds at most this plus one body.
+ */
+export const CLAIM_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
@@ -134,16 +146,22 @@ export function createInboxStore(driver: SqlDriver): InboxStore {
       return results;
     },
 
-    async claimPending(now, limit, leaseMs) {
+    async claimPending(now, limit, leaseMs, maxBytes = CLAIM_MAX_BYTES) {
       // The request id the receiver kept among the headers (src/webhooks/webhook-receiver.ts).
       const requestIdOfHeaders = driver.dialect === 'postgres' ? `(headers::json ->> 'x-request-id') AS request_id` : `json_extract(headers, '$."x-request-id"') AS request_id`;
       // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL writes on
-      // SQLite); RETURNING has no order, so the oldest-first order is restored here.
+      // SQLite); RETURNING has no order, so the oldest-first order is restored here. The candidates are read
+      // (and locked) in claim order, then cut where the bytes before a row reach the budget: `length` of a
+      // body is its size in bytes on both databases, read without the body itself.
       const rows = await driver.statement<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
         `UPDATE inbox SET claimed_until = $3 WHERE id IN (
-           SELECT id FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked})
+           SELECT id FROM (
+             SELECT id, SUM(size) OVER (ORDER BY id) - size AS bytes_before FROM (
+               SELECT id, length(body) AS size FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked}
+             ) AS candidates
+           ) AS sized WHERE bytes_before < $4)
          RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
-        [now, limit, now + leaseMs],
+        [now, limit, now + leaseMs, maxBytes],
         REDOABLE,
       );
       rows.sort((a, b) => Number(a.id) - Number(b.id));

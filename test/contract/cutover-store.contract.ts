@@ -248,6 +248,17 @@ export function describeCutoverStoreContract(
         expect(await store.claimPending(T0 + 100, 10, LEASE_MS)).toEqual([]);
       });
 
+      it('when the pending bodies add up to more than the claim may hold, then it stops where the bytes before a webhook reach the budget', async () => {
+        const sized = (bytes: number, i: number) => receive({ receivedAt: T0 + i, body: Buffer.alloc(bytes, 0x61) });
+        const stored = [await sized(1_000, 0), await sized(1_000, 1), await sized(1_000, 2), await sized(5_000, 3), await sized(10, 4)];
+
+        // 0 and 1 000 and 2 000 bytes before the first three: under 2 500; 3 000 before the fourth.
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(0, 3));
+        // A body larger than the whole budget is claimed, alone: nothing comes before it.
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(3, 4));
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(4));
+      });
+
       it('when a claimed webhook is still leased, then it is not claimed again, and when the lease has ended, then it is', async () => {
         const webhook = await receive({ receivedAt: T0 });
 
