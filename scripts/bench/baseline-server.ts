@@ -7,12 +7,17 @@
  *            $DATABASE_URL): the durable consumer a team writes in an afternoon, with no signature check,
  *            no conversion and no delivery. GET /metrics counts its statements as the service does.
  *   http:    raw node:http: read the body, JSON.parse it, answer 202: the floor of Node itself.
+ *   relay:   bare Express that also POSTs each occurrence once to $DOWNSTREAM_URL (its legacy copy, keyed by
+ *            its `webhook-id`), on undici's kept-alive connections as the service does, after the 202: the
+ *            floor of any one process that takes webhooks in and delivers them over HTTP, with nothing stored,
+ *            checked, converted or paired, and nothing retried.
  *
  *   PORT=3100 node .bench-build/baseline-server.js naive
  */
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import pg from 'pg';
+import { request } from 'undici';
 
 const kind = process.argv[2] ?? 'express';
 const port = Number(process.env.PORT ?? 3100);
@@ -26,6 +31,27 @@ function listenExpress(): Server {
   app.use(express.json());
   app.post(PATHS, (_req, res) => {
     res.status(202).json({ status: 'accepted' });
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  return app.listen(port, host);
+}
+
+function listenRelay(): Server {
+  const downstreamUrl = process.env.DOWNSTREAM_URL;
+  if (!downstreamUrl) throw new Error('the relay baseline needs DOWNSTREAM_URL');
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json());
+  app.post(PATHS, (req, res) => {
+    res.status(202).json({ status: 'accepted' });
+    // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
+    if (req.path !== PATHS[0]) return;
+    const headers = { 'content-type': 'application/json', 'idempotency-key': req.get('webhook-id') ?? '' };
+    void request(downstreamUrl, { method: 'POST', headers, body: JSON.stringify(req.body) })
+      .then((response) => response.body.dump())
+      .catch(() => undefined);
   });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -83,7 +109,7 @@ function listenHttp(): Server {
   return server.listen(port, host);
 }
 
-const { server, close } = kind === 'naive' ? await listenNaive() : { server: kind === 'http' ? listenHttp() : listenExpress(), close: async () => undefined };
+const { server, close } = kind === 'naive' ? await listenNaive() : { server: kind === 'http' ? listenHttp() : kind === 'relay' ? listenRelay() : listenExpress(), close: async () => undefined };
 // Same timeouts as the service, so keep-alive behaves alike.
 server.keepAliveTimeout = 5_000;
 server.headersTimeout = 5_000;

@@ -113,11 +113,14 @@ export function startService(options: ServiceOptions): Promise<Child> {
   });
 }
 
-export type BaselineKind = 'express' | 'naive' | 'http';
+export type BaselineKind = 'express' | 'naive' | 'http' | 'relay';
 
 /** A baseline from scripts/bench/baseline-server.ts; `naive` needs a database of its own. */
-export function startBaseline(kind: BaselineKind, databaseUrl?: string): Promise<Child> {
-  return startChild(`baseline-${kind}`, [join(BENCH_BUILD_DIR, 'baseline-server.js'), kind], databaseUrl ? { DATABASE_URL: databaseUrl } : {});
+export function startBaseline(kind: BaselineKind, urls: { databaseUrl?: string | undefined; downstreamUrl?: string | undefined } = {}): Promise<Child> {
+  return startChild(`baseline-${kind}`, [join(BENCH_BUILD_DIR, 'baseline-server.js'), kind], {
+    ...(urls.databaseUrl ? { DATABASE_URL: urls.databaseUrl } : {}),
+    ...(urls.downstreamUrl ? { DOWNSTREAM_URL: urls.downstreamUrl } : {}),
+  });
 }
 
 export function startDownstreamStub(): Promise<Child> {

@@ -8,6 +8,7 @@
  *   naive     the naive durable consumer: Express + one PostgreSQL INSERT … ON CONFLICT per request
  *   express   bare Express 5: parse, 202, store nothing
  *   http      raw node:http: parse, 202
+ *   relay     bare Express that delivers each occurrence once, unstored: the floor of taking in and delivering
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ export const SIDES: Readonly<Record<SideName, SideSpec>> = {
   naive: { name: 'naive', label: 'naive durable consumer', delivers: false, usesPostgres: true },
   express: { name: 'express', label: 'bare Express', delivers: false, usesPostgres: false },
   http: { name: 'http', label: 'raw node:http', delivers: false, usesPostgres: false },
+  relay: { name: 'relay', label: 'Express relay, unstored', delivers: true, usesPostgres: false },
 };
 
 export interface RunningSide {
@@ -92,7 +94,7 @@ export async function startSide(name: SideName, context: SideContext): Promise<R
     if (name === 'embedded' || name === 'postgres') targets.push(await service(1));
     // One at a time: two replicas migrating the same empty database at once is not what is measured.
     else if (name === 'replicas') for (const replica of [1, 2]) targets.push(await service(replica));
-    else targets.push(await startBaseline(name, database?.url));
+    else targets.push(await startBaseline(name, { databaseUrl: database?.url, downstreamUrl: context.downstreamUrl }));
   } catch (error) {
     await side.discard().catch(() => undefined);
     throw error;
