@@ -4,7 +4,7 @@
  */
 import { toDeliveryPayload, type RecordedCopy } from '../domain/delivery-payload.js';
 import type { EachRowStatement, SqlDriver, SqlExecutor } from '../store/sql-driver.js';
-import { REDOABLE, compareText, durabilityOf } from '../store/sql-driver.js';
+import { CLAIM_MAX_BYTES, REDOABLE, budgetOf, compareText, cutAtBytes, durabilityOf } from '../store/sql-driver.js';
 
 export interface DueDelivery {
   readonly occurrenceId: string;
@@ -29,7 +29,7 @@ export interface FailedDelivery {
 }
 
 export interface OutboxStore {
-  claimDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  claimDueDeliveries(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<DueDelivery[]>;
   /** Marks deliveries accepted by the downstream, in one transaction. */
   markDelivered(occurrenceIds: readonly string[], now: number): Promise<void>;
   /** Records failed attempts (retried later, or dead-lettered), in one transaction. */
@@ -82,14 +82,15 @@ export function createOutboxStore(driver: SqlDriver): OutboxStore {
   return {
     // Acknowledged, not redoable: what is claimed here leaves the process. Syncing this commit syncs every
     // settle before it (WAL order), so nothing the downstream receives can be undone by a power cut.
-    async claimDueDeliveries(now, limit, leaseMs) {
-      const rows = await driver.statement<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
-        `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (
-           SELECT occurrence_id FROM deliveries ${claimIndex('deliveries_due')}
+    async claimDueDeliveries(now, limit, leaseMs, maxBytes = CLAIM_MAX_BYTES) {
+      // Bounded by bytes as well as by count (CLAIM_MAX_BYTES): a payload carries what its event's data held.
+      const candidates = `SELECT occurrence_id, next_attempt_at, octet_length(payload) AS size FROM deliveries ${claimIndex('deliveries_due')}
            WHERE state = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
-           ORDER BY next_attempt_at LIMIT $2 ${skipLocked})
+           ORDER BY next_attempt_at LIMIT $2 ${skipLocked}`;
+      const rows = await driver.statement<{ occurrence_id: string; payload: string; attempts: number; next_attempt_at: number; request_id: string | null }>(
+        `UPDATE deliveries SET claimed_until = $3 WHERE occurrence_id IN (${cutAtBytes(candidates, 'occurrence_id', 'next_attempt_at', '$4')})
          RETURNING occurrence_id, payload, attempts, next_attempt_at, request_id`,
-        [now, limit, now + leaseMs],
+        [now, limit, now + leaseMs, budgetOf(maxBytes)],
       );
       rows.sort((a, b) => Number(a.next_attempt_at) - Number(b.next_attempt_at));
       return rows.map((r): DueDelivery => ({ occurrenceId: r.occurrence_id, payload: r.payload, attempts: Number(r.attempts), ...(r.request_id ? { requestId: r.request_id } : {}) }));

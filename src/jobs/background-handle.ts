@@ -141,7 +141,7 @@ export function startBackgroundThread(spec: BackgroundSpec, hooks: BackgroundHoo
     settle: (webhook, conversion, policy: LedgerPolicy) => call('settle', storedForTransfer(webhook), conversion, policyToWire([conversion], policy)),
     settleBatch: (items, policy) => call('settleBatch', items.map(itemForTransfer), policyToWire(items.map((item) => item.conversion), policy)),
     rescueDue: (now, limit) => call('rescueDue', now, limit),
-    claimDueDeliveries: (now, limit, leaseMs) => call('claimDueDeliveries', now, limit, leaseMs),
+    claimDueDeliveries: (now, limit, leaseMs, maxBytes) => call('claimDueDeliveries', now, limit, leaseMs, maxBytes),
     markDelivered: (occurrenceIds, now) => call('markDelivered', occurrenceIds, now),
     markDeliveriesFailed: (failures) => call('markDeliveriesFailed', failures),
     listDeadLetters: (limit) => call('listDeadLetters', limit),

@@ -111,6 +111,29 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * What one claim's rows (stored bodies, delivery payloads) may add up to. A claim is held in memory whole (each
+ * row read, copied and parsed), so a count alone would let a backlog of large rows (Codat's bodies are small,
+ * `BODY_LIMIT_BYTES` is not) take a claim's worth of body limits at once: hundreds of MiB, and a crash under a
+ * container's memory limit that the restart repeats on the same backlog.
+ */
+export const CLAIM_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The `key`s of `candidates` (a SELECT of `key` and `size`, already limited, ordered and locked as the claim
+ * wants) as far as the sizes before each one stay under the budget parameter: so a claim holds at most the budget
+ * plus one row, and always its first row. `budgetOf` makes any budget one that claims at least that row.
+ * `order` is the one the candidates are read in, so that SQLite, reading them from the claim's index, sorts
+ * nothing; rows that tie in it are summed in the order they are read, and any such prefix is within the budget.
+ */
+export function cutAtBytes(candidates: string, key: string, order: string, budgetParam: string): string {
+  return `SELECT ${key} FROM (
+             SELECT ${key}, SUM(size) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) - size AS bytes_before FROM (${candidates}) AS candidates
+           ) AS sized WHERE bytes_before < ${budgetParam}`;
+}
+
+export const budgetOf = (maxBytes: number): number => Math.max(1, Math.floor(maxBytes));
+
 /** The durability each kind of write asks for, and the one planner hint SQLite needs, for any stage's store. */
 export function durabilityOf(driver: SqlDriver) {
   // Without statistics SQLite may read every pending row through another index and sort them all to return

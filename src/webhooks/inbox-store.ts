@@ -5,7 +5,7 @@
 import type { Channel } from '../domain/domain-event.js';
 import { escapeUnsafeText } from '../domain/conversion-screening.js';
 import type { SqlDriver } from '../store/sql-driver.js';
-import { REDOABLE, compareText, durabilityOf } from '../store/sql-driver.js';
+import { CLAIM_MAX_BYTES, REDOABLE, budgetOf, compareText, cutAtBytes, durabilityOf } from '../store/sql-driver.js';
 
 export type InboxState = 'pending' | 'processed' | 'unrecognised' | 'quarantined';
 
@@ -69,15 +69,6 @@ function compareKeys(a: NewWebhook, b: NewWebhook): number {
 const storedKey = (webhook: NewWebhook): string => escapeUnsafeText(webhook.dedupeKey);
 
 type AppendedRow = { id: number; channel: string; dedupe_key: string };
-
-/**
- * What one claim's bodies may add up to. A claim is held in memory whole (each body read, copied and parsed), so
- * a count alone would let a backlog of large webhooks (Codat's bodies are small, the body limit is not) take a
- * claim's worth of body limits at once: hundreds of MiB, and a crash under a container's memory limit that the
- * restart repeats on the same backlog. A webhook is claimed while the bodies before it in the claim are under
- * this, so a claim holds at most this plus one body.
- */
-export const CLAIM_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Rows appended per INSERT statement (bounded by SQLite's parameter limit). */
 const APPEND_CHUNK = 500;
@@ -150,18 +141,13 @@ export function createInboxStore(driver: SqlDriver): InboxStore {
       // The request id the receiver kept among the headers (src/webhooks/webhook-receiver.ts).
       const requestIdOfHeaders = driver.dialect === 'postgres' ? `(headers::json ->> 'x-request-id') AS request_id` : `json_extract(headers, '$."x-request-id"') AS request_id`;
       // One statement claims the batch (no UPDATE per row: one round trip on PostgreSQL, fewer WAL writes on
-      // SQLite); RETURNING has no order, so the oldest-first order is restored here. The candidates are read
-      // (and locked) in claim order, then cut where the bytes before a row reach the budget: `length` of a
-      // body is its size in bytes on both databases, read without the body itself.
+      // SQLite); RETURNING has no order, so the oldest-first order is restored here. `length` of a body is its
+      // size in bytes on both databases, read without the body itself.
+      const candidates = `SELECT id, length(body) AS size FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked}`;
       const rows = await driver.statement<{ id: number; channel: Channel; endpoint: Channel; dedupe_key: string; received_at: number; body: Buffer; request_id: string | null }>(
-        `UPDATE inbox SET claimed_until = $3 WHERE id IN (
-           SELECT id FROM (
-             SELECT id, SUM(size) OVER (ORDER BY id) - size AS bytes_before FROM (
-               SELECT id, length(body) AS size FROM inbox ${claimIndex('inbox_pending')} WHERE state = 'pending' AND claimed_until <= $1 ORDER BY id LIMIT $2 ${skipLocked}
-             ) AS candidates
-           ) AS sized WHERE bytes_before < $4)
+        `UPDATE inbox SET claimed_until = $3 WHERE id IN (${cutAtBytes(candidates, 'id', 'id', '$4')})
          RETURNING id, channel, endpoint, dedupe_key, received_at, body, ${requestIdOfHeaders}`,
-        [now, limit, now + leaseMs, maxBytes],
+        [now, limit, now + leaseMs, budgetOf(maxBytes)],
         REDOABLE,
       );
       rows.sort((a, b) => Number(a.id) - Number(b.id));

@@ -256,7 +256,8 @@ export function describeCutoverStoreContract(
         expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(0, 3));
         // A body larger than the whole budget is claimed, alone: nothing comes before it.
         expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(3, 4));
-        expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 2_500)).toEqual(stored.slice(4));
+        // A budget below one byte is one that still claims the first.
+        expect(await store.claimPending(T0 + 100, 10, LEASE_MS, 0)).toEqual(stored.slice(4));
       });
 
       it('when a claimed webhook is still leased, then it is not claimed again, and when the lease has ended, then it is', async () => {
@@ -944,6 +945,19 @@ export function describeCutoverStoreContract(
         expect(idsOf(await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS))).toEqual(ids.slice(2));
         expect(await store.claimDueDeliveries(T0 + 10 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([]);
         expect(idsOf(await store.claimDueDeliveries(T0 + 10 + LEASE_MS, 10, LEASE_MS))).toEqual(ids);
+      });
+
+      it('when the due payloads add up to more than the claim may hold, then it stops where the bytes before a delivery reach the budget', async () => {
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i += 1) {
+          const event = buildDomainEvent({ data: { dataType: 'invoices', status: 'Success', message: 'x'.repeat(2_000) } });
+          ids.push((await copyOf(event, 'legacy', T0 + i, legacyPrimary)).occurrenceId);
+        }
+
+        // Each payload is a little over 2,000 bytes: the second starts under 4,100, the third past it.
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS, 4_100))).toEqual(ids.slice(0, 2));
+        // A budget smaller than any payload still claims the first.
+        expect(idsOf(await store.claimDueDeliveries(T0 + 10, 10, LEASE_MS, 0))).toEqual(ids.slice(2));
       });
 
       it('when webhooks came with a request id, then their claims, their deliveries and a rescued delivery carry it', async () => {
