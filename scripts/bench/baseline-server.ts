@@ -23,7 +23,9 @@ const kind = process.argv[2] ?? 'express';
 const port = Number(process.env.PORT ?? 3100);
 const host = process.env.HOST ?? '127.0.0.1';
 const ACCEPTED = JSON.stringify({ status: 'accepted' });
-const PATHS = ['/webhooks/codat/legacy', '/webhooks/codat/events'];
+const LEGACY_PATH = '/webhooks/codat/legacy';
+const EVENTS_PATH = '/webhooks/codat/events';
+const PATHS = [LEGACY_PATH, EVENTS_PATH];
 
 function listenExpress(): Server {
   const app = express();
@@ -44,14 +46,22 @@ function listenRelay(): Server {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json());
-  app.post(PATHS, (req, res) => {
+  let failed = 0;
+  // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
+  app.post(LEGACY_PATH, (req, res) => {
     res.status(202).json({ status: 'accepted' });
-    // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
-    if (req.path !== PATHS[0]) return;
-    const headers = { 'content-type': 'application/json', 'idempotency-key': req.get('webhook-id') ?? '' };
-    void request(downstreamUrl, { method: 'POST', headers, body: JSON.stringify(req.body) })
+    // The headers and the per-request timeout the service's deliveries carry (src/delivery/downstream-sink.ts).
+    const headers = { 'content-type': 'application/json', 'idempotency-key': req.get('webhook-id') ?? '', 'user-agent': 'codat-cutover-bench-relay' };
+    void request(downstreamUrl, { method: 'POST', headers, body: JSON.stringify(req.body), signal: AbortSignal.timeout(10_000) })
       .then((response) => response.body.dump())
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        // Not retried: a lost delivery shows as a run that does not finish, and here is why.
+        failed += 1;
+        if (failed === 1 || failed % 1000 === 0) process.stderr.write(`relay: ${failed} deliveries failed, the last: ${String(error)}\n`);
+      });
+  });
+  app.post(EVENTS_PATH, (_req, res) => {
+    res.status(202).json({ status: 'accepted' });
   });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
