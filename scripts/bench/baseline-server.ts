@@ -27,15 +27,21 @@ const LEGACY_PATH = '/webhooks/codat/legacy';
 const EVENTS_PATH = '/webhooks/codat/events';
 const PATHS = [LEGACY_PATH, EVENTS_PATH];
 
-function listenExpress(): Server {
+/** What every Express baseline shares: `express.json()` and the `/healthz` the bench waits on. */
+function jsonApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json());
-  app.post(PATHS, (_req, res) => {
-    res.status(202).json({ status: 'accepted' });
-  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  return app;
+}
+
+function listenExpress(): Server {
+  const app = jsonApp();
+  app.post(PATHS, (_req, res) => {
+    res.status(202).json({ status: 'accepted' });
   });
   return app.listen(port, host);
 }
@@ -43,9 +49,7 @@ function listenExpress(): Server {
 function listenRelay(): Server {
   const downstreamUrl = process.env.DOWNSTREAM_URL;
   if (!downstreamUrl) throw new Error('the relay baseline needs DOWNSTREAM_URL');
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json());
+  const app = jsonApp();
   let failed = 0;
   // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
   app.post(LEGACY_PATH, (req, res) => {
@@ -63,9 +67,6 @@ function listenRelay(): Server {
   app.post(EVENTS_PATH, (_req, res) => {
     res.status(202).json({ status: 'accepted' });
   });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
   return app.listen(port, host);
 }
 
@@ -77,9 +78,7 @@ async function listenNaive(): Promise<{ server: Server; close: () => Promise<voi
   // Its statements, for the bench's round trips per webhook, in the service's metric: one per request (no BEGIN).
   let statements = 1;
   await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json());
+  const app = jsonApp();
   app.post(PATHS, async (req, res) => {
     try {
       statements += 1;
@@ -88,9 +87,6 @@ async function listenNaive(): Promise<{ server: Server; close: () => Promise<voi
     } catch {
       res.status(503).json({ code: 'store_unavailable' });
     }
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
   });
   app.get('/metrics', (_req, res) => {
     res.type('text/plain').send(`codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`);
