@@ -1,7 +1,7 @@
 /** `npm run bench -- …`: what a bench run measures, from its command line. */
 import { parseArgs } from 'node:util';
 
-export const SIDE_NAMES = ['embedded', 'postgres', 'replicas', 'naive', 'express', 'http', 'relay'] as const;
+export const SIDE_NAMES = ['embedded', 'postgres', 'replicas', 'naive', 'express', 'http', 'relay', 'durable-sqlite', 'durable-postgres'] as const;
 export type SideName = (typeof SIDE_NAMES)[number];
 
 export interface BenchSettings {
@@ -31,7 +31,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup N           occurrences sent and delivered before each run (default 500)
   --connections N      concurrent connections of the load (default 32)
   --rate N             offer N webhooks/s (open loop) instead of as many as are accepted
-  --sides a,b,…        any of ${SIDE_NAMES.join(', ')} (default embedded,postgres,naive,relay,express)
+  --sides a,b,…        any of ${SIDE_NAMES.join(', ')} (default embedded,durable-sqlite,postgres,durable-postgres,naive,relay,express)
   --drain-timeout S    seconds to wait for the last delivery (default 600)
   --cpu-prof           write V8 CPU profiles of the service sides
   --json FILE          also write every figure as JSON`;
@@ -52,7 +52,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchSettings {
       warmup: { type: 'string' },
       connections: { type: 'string', default: '32' },
       rate: { type: 'string' },
-      sides: { type: 'string', default: 'embedded,postgres,naive,relay,express' },
+      sides: { type: 'string', default: 'embedded,durable-sqlite,postgres,durable-postgres,naive,relay,express' },
       'drain-timeout': { type: 'string', default: '600' },
       'cpu-prof': { type: 'boolean', default: false },
       json: { type: 'string' },

@@ -11,12 +11,26 @@
  *            its `webhook-id`), on undici's kept-alive connections as the service does, after the 202: the
  *            floor of any one process that takes webhooks in and delivers them over HTTP, with nothing stored,
  *            checked, converted or paired, and nothing retried.
+ *   durable-sqlite, durable-postgres:
+ *            the relay plus the two things every design with the service's promises must also do before it
+ *            answers: the Standard Webhooks signature checked over the raw bytes ($WEBHOOK_SECRET, the
+ *            `standardwebhooks` library, which also parses the body), and the webhook on stable storage. The
+ *            webhooks of one turn of the event loop are stored together, then answered 202, then each occurrence is
+ *            POSTed once downstream. SQLite (a fresh file in $DATA_DIR, WAL) commits them in one transaction and
+ *            syncs the WAL on libuv's thread pool, so the thread answers other requests meanwhile; PostgreSQL
+ *            ($DATABASE_URL) takes them in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`, several
+ *            turns in flight on pg's default pool. No conversion, pairing, delivery outbox or retry: the floor,
+ *            on each store, of the design the service's throughput targets ask for.
  *
  *   PORT=3100 node .bench-build/baseline-server.js naive
  */
+import { fdatasync, openSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import express from 'express';
 import pg from 'pg';
+import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 
 const kind = process.argv[2] ?? 'express';
@@ -46,26 +60,123 @@ function listenExpress(): Server {
   return app.listen(port, host);
 }
 
-function listenRelay(): Server {
-  const downstreamUrl = process.env.DOWNSTREAM_URL;
-  if (!downstreamUrl) throw new Error('the relay baseline needs DOWNSTREAM_URL');
-  const app = jsonApp();
+/** POSTs one occurrence downstream as the service's deliveries do (src/delivery/downstream-sink.ts); not retried. */
+function downstreamPoster(downstreamUrl: string, name: string): (idempotencyKey: string, body: string) => void {
   let failed = 0;
-  // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
-  app.post(LEGACY_PATH, (req, res) => {
-    res.status(202).json({ status: 'accepted' });
-    // The headers and the per-request timeout the service's deliveries carry (src/delivery/downstream-sink.ts).
-    const headers = { 'content-type': 'application/json', 'idempotency-key': req.get('webhook-id') ?? '', 'user-agent': 'codat-cutover-bench-relay' };
-    void request(downstreamUrl, { method: 'POST', headers, body: JSON.stringify(req.body), signal: AbortSignal.timeout(10_000) })
+  return (idempotencyKey, body) => {
+    const headers = { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, 'user-agent': `codat-cutover-bench-${name}` };
+    void request(downstreamUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) })
       .then((response) => response.body.dump())
       .catch((error: unknown) => {
         // Not retried: a lost delivery shows as a run that does not finish, and here is why.
         failed += 1;
-        if (failed === 1 || failed % 1000 === 0) process.stderr.write(`relay: ${failed} deliveries failed, the last: ${String(error)}\n`);
+        if (failed === 1 || failed % 1000 === 0) process.stderr.write(`${name}: ${failed} deliveries failed, the last: ${String(error)}\n`);
       });
+  };
+}
+
+function listenRelay(): Server {
+  const downstreamUrl = process.env.DOWNSTREAM_URL;
+  if (!downstreamUrl) throw new Error('the relay baseline needs DOWNSTREAM_URL');
+  const app = jsonApp();
+  const post = downstreamPoster(downstreamUrl, 'relay');
+  // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
+  app.post(LEGACY_PATH, (req, res) => {
+    res.status(202).json({ status: 'accepted' });
+    post(req.get('webhook-id') ?? '', JSON.stringify(req.body));
   });
   app.post(EVENTS_PATH, (_req, res) => {
     res.status(202).json({ status: 'accepted' });
+  });
+  return app.listen(port, host);
+}
+
+/** One webhook on its way to the store: its key (channel and webhook-id) and its raw JSON. */
+interface Pending {
+  readonly key: string;
+  readonly body: string;
+  readonly stored: (error: unknown) => void;
+}
+
+/** Stores one turn's webhooks together: resolves once they are on stable storage. */
+type StoreBatch = (batch: readonly Pending[]) => Promise<void>;
+
+function sqliteBatches(dataDir: string): StoreBatch {
+  const path = join(dataDir, 'durable.sqlite');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // Each COMMIT only writes the WAL; the sync below makes the batch durable, off this thread.
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE webhooks (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO webhooks (id, received_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING');
+  const insertAll = db.transaction((batch: readonly Pending[], at: number) => {
+    for (const webhook of batch) insert.run(webhook.key, at, webhook.body);
+  });
+  // The WAL exists once the table is created; it stays the same file while this connection is open.
+  const wal = openSync(`${path}-wal`, 'r');
+  return async (batch) => {
+    insertAll(batch, Date.now());
+    await new Promise<void>((resolve, reject) => fdatasync(wal, (error) => (error ? reject(error) : resolve())));
+  };
+}
+
+async function postgresBatches(databaseUrl: string, onStatement: () => void): Promise<{ store: StoreBatch; close: () => Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
+  return {
+    async store(batch) {
+      onStatement();
+      await pool.query('INSERT INTO webhooks (id, body) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING', [batch.map((w) => w.key), batch.map((w) => w.body)]);
+    },
+    close: () => pool.end(),
+  };
+}
+
+function listenDurable(store: StoreBatch, name: string, metrics?: () => string): Server {
+  const downstreamUrl = process.env.DOWNSTREAM_URL;
+  const secret = process.env.WEBHOOK_SECRET;
+  if (!downstreamUrl || !secret) throw new Error(`the ${name} baseline needs DOWNSTREAM_URL and WEBHOOK_SECRET`);
+  const verifier = new Webhook(secret);
+  const post = downstreamPoster(downstreamUrl, name);
+  let turn: Pending[] = [];
+  const storeTurn = () => {
+    const batch = turn;
+    turn = [];
+    store(batch).then(
+      () => batch.forEach((webhook) => webhook.stored(null)),
+      (error: unknown) => batch.forEach((webhook) => webhook.stored(error)),
+    );
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  if (metrics) app.get('/metrics', (_req, res) => void res.type('text/plain').send(metrics()));
+  app.post(PATHS, express.raw({ type: () => true }), (req, res) => {
+    const raw = req.body as Buffer;
+    try {
+      verifier.verify(raw, req.headers as Record<string, string>);
+    } catch {
+      res.status(401).json({ code: 'invalid_signature' });
+      return;
+    }
+    const id = req.get('webhook-id') ?? '';
+    const body = raw.toString('utf8');
+    if (turn.length === 0) setImmediate(storeTurn);
+    turn.push({
+      key: `${req.path} ${id}`,
+      body,
+      stored(error) {
+        if (error) {
+          res.status(503).json({ code: 'store_unavailable' });
+          return;
+        }
+        res.status(202).json({ status: 'accepted' });
+        // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
+        if (req.path === LEGACY_PATH) post(id, body);
+      },
+    });
   });
   return app.listen(port, host);
 }
@@ -115,7 +226,35 @@ function listenHttp(): Server {
   return server.listen(port, host);
 }
 
-const { server, close } = kind === 'naive' ? await listenNaive() : { server: kind === 'http' ? listenHttp() : kind === 'relay' ? listenRelay() : listenExpress(), close: async () => undefined };
+async function listen(): Promise<{ server: Server; close: () => Promise<void> }> {
+  const none = async () => undefined;
+  switch (kind) {
+    case 'naive':
+      return listenNaive();
+    case 'durable-sqlite': {
+      const dataDir = process.env.DATA_DIR;
+      if (!dataDir) throw new Error('the durable-sqlite baseline needs DATA_DIR');
+      return { server: listenDurable(sqliteBatches(dataDir), kind), close: none };
+    }
+    case 'durable-postgres': {
+      const databaseUrl = process.env.DATABASE_URL;
+      if (!databaseUrl) throw new Error('the durable-postgres baseline needs DATABASE_URL');
+      // Its statements, for the bench's round trips per webhook: one per turn of the event loop.
+      let statements = 1;
+      const { store, close } = await postgresBatches(databaseUrl, () => (statements += 1));
+      const metrics = () => `codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`;
+      return { server: listenDurable(store, kind, metrics), close };
+    }
+    case 'http':
+      return { server: listenHttp(), close: none };
+    case 'relay':
+      return { server: listenRelay(), close: none };
+    default:
+      return { server: listenExpress(), close: none };
+  }
+}
+
+const { server, close } = await listen();
 // Same timeouts as the service, so keep-alive behaves alike.
 server.keepAliveTimeout = 5_000;
 server.headersTimeout = 5_000;

@@ -113,13 +113,24 @@ export function startService(options: ServiceOptions): Promise<Child> {
   });
 }
 
-export type BaselineKind = 'express' | 'naive' | 'http' | 'relay';
+export type BaselineKind = 'express' | 'naive' | 'http' | 'relay' | 'durable-sqlite' | 'durable-postgres';
 
-/** A baseline from scripts/bench/baseline-server.ts; `naive` needs a database of its own. */
-export function startBaseline(kind: BaselineKind, urls: { databaseUrl?: string | undefined; downstreamUrl?: string | undefined } = {}): Promise<Child> {
+export interface BaselineOptions {
+  readonly databaseUrl?: string | undefined;
+  readonly downstreamUrl?: string | undefined;
+  /** Where `durable-sqlite` keeps its file. */
+  readonly dataDir?: string | undefined;
+  /** What the durable relays check each signature with. */
+  readonly secret?: string | undefined;
+}
+
+/** A baseline from scripts/bench/baseline-server.ts; `naive` and `durable-postgres` need a database of their own. */
+export function startBaseline(kind: BaselineKind, options: BaselineOptions = {}): Promise<Child> {
   return startChild(`baseline-${kind}`, [join(BENCH_BUILD_DIR, 'baseline-server.js'), kind], {
-    ...(urls.databaseUrl ? { DATABASE_URL: urls.databaseUrl } : {}),
-    ...(urls.downstreamUrl ? { DOWNSTREAM_URL: urls.downstreamUrl } : {}),
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.downstreamUrl ? { DOWNSTREAM_URL: options.downstreamUrl } : {}),
+    ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    ...(options.secret ? { WEBHOOK_SECRET: options.secret } : {}),
   });
 }
 

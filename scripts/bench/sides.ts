@@ -9,6 +9,9 @@
  *   express   bare Express 5: parse, 202, store nothing
  *   http      raw node:http: parse, 202
  *   relay     bare Express that delivers each occurrence once, unstored: the floor of taking in and delivering
+ *   durable-sqlite, durable-postgres
+ *             the relay that also checks each signature and stores each webhook durably before its 202: the floor,
+ *             on each store, of any design with the service's promises (scripts/bench/baseline-server.ts)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +38,8 @@ export const SIDES: Readonly<Record<SideName, SideSpec>> = {
   express: { name: 'express', label: 'bare Express', delivers: false, usesPostgres: false },
   http: { name: 'http', label: 'raw node:http', delivers: false, usesPostgres: false },
   relay: { name: 'relay', label: 'Express relay, unstored', delivers: true, usesPostgres: false },
+  'durable-sqlite': { name: 'durable-sqlite', label: 'durable relay, SQLite', delivers: true, usesPostgres: false },
+  'durable-postgres': { name: 'durable-postgres', label: 'durable relay, PostgreSQL', delivers: true, usesPostgres: true },
 };
 
 export interface RunningSide {
@@ -60,7 +65,7 @@ const live = new Set<RunningSide>();
 
 export async function startSide(name: SideName, context: SideContext): Promise<RunningSide> {
   const spec = SIDES[name];
-  const database = spec.usesPostgres ? await createTestDatabase(`cutover_bench_${name}`) : null;
+  const database = spec.usesPostgres ? await createTestDatabase(`cutover_bench_${name.replace(/-/g, '_')}`) : null;
   const dirs: string[] = [];
   const targets: Child[] = [];
   const side: RunningSide = {
@@ -94,7 +99,11 @@ export async function startSide(name: SideName, context: SideContext): Promise<R
     if (name === 'embedded' || name === 'postgres') targets.push(await service(1));
     // One at a time: two replicas migrating the same empty database at once is not what is measured.
     else if (name === 'replicas') for (const replica of [1, 2]) targets.push(await service(replica));
-    else targets.push(await startBaseline(name, { databaseUrl: database?.url, downstreamUrl: context.downstreamUrl }));
+    else {
+      const dataDir = name === 'durable-sqlite' ? mkdtempSync(join(tmpdir(), `cutover-bench-${name}-`)) : undefined;
+      if (dataDir) dirs.push(dataDir);
+      targets.push(await startBaseline(name, { databaseUrl: database?.url, downstreamUrl: context.downstreamUrl, dataDir, secret: BENCH_SECRET }));
+    }
   } catch (error) {
     await side.discard().catch(() => undefined);
     throw error;
