@@ -1,11 +1,12 @@
 /**
- * `npm run demo`: a whole cutover in about a minute, on the embedded defaults (SQLite in a temporary folder, the
+ * `npm run demo`: a whole cutover in about half a minute, on the embedded defaults (SQLite in a temporary folder, the
  * JSON-lines downstream), built by the same composition root as `npm start` (src/services.ts).
  *
  * What is different from production, and why:
  * - short windows (6 s correlation window, 2 s grace) and a 1 h observation period;
  * - the service's clock is a shiftable one (src/domain/shiftable-clock.ts): between phases the demo moves it on by
- *   hours, so that the observation period rolls over as it would in a real cutover that takes days;
+ *   hours, so that the observation period rolls over as it would in a real cutover that takes days, and once a
+ *   phase's traffic is settled and delivered it moves it past the correlation window instead of waiting it out;
  * - the flags come from a small flag server in this process that speaks Unleash's client API
  *   (scripts/demo/flag-server.ts), so that each flip reaches the service by polling, as a change in Unleash would.
  * The traffic is signed and sent over HTTP like Codat's, to the service's own endpoints.
@@ -83,17 +84,27 @@ async function report(): Promise<CutoverReport> {
 
 const sum = (r: Readonly<Record<string, number>> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
 
-/** Until every window has closed and nothing waits in the store, so the verdict has seen everything sent. */
-async function settled(): Promise<CutoverReport> {
+/** Polls the report until `done` says so. */
+async function until(done: (r: CutoverReport) => boolean, what: string): Promise<CutoverReport> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    await sleep(500);
+    await sleep(250);
     const r = await report();
-    const busy = sum(r.details?.pending) + sum(r.details?.held) + (r.backlog?.inboxPending ?? 0) + (r.backlog?.deliveriesPending ?? 0);
-    // The monitor pass that closed the last window recomputed the verdict right after: it has seen everything.
-    if (busy === 0) return r;
-    if (Date.now() > deadline) throw new Error('the service did not settle within 30 s');
+    if (done(r)) return r;
+    if (Date.now() > deadline) throw new Error(`the service did not ${what} within 30 s`);
   }
+}
+
+/**
+ * Until every window has closed and nothing waits in the store, so the verdict has seen everything sent. Once what
+ * was sent is settled and delivered, the clock skips the correlation window instead of waiting it out: the next
+ * monitor pass closes the windows.
+ */
+async function settled(): Promise<CutoverReport> {
+  await until((r) => sum(r.details?.held) + (r.backlog?.inboxPending ?? 0) + (r.backlog?.deliveriesPending ?? 0) === 0, 'settle and deliver what was sent');
+  clock.advance(config.CORRELATION_WINDOW_SECONDS * 1000);
+  // The monitor pass that closed the last window recomputed the verdict right after: it has seen everything.
+  return until((r) => sum(r.details?.pending) + sum(r.details?.held) === 0, 'close the windows');
 }
 
 async function flip(state: Parameters<typeof flags.set>[0], what: string): Promise<void> {
@@ -143,14 +154,17 @@ async function traffic(count: number, options: { lose?: number; lateLegacy?: num
   if (later.length > 0) {
     await options.whileLate?.();
     // Later than the grace period: the new-event copy is delivered instead (rescued), the late one pairs with it.
-    await sleep(config.CUTOVER_GRACE_SECONDS * 1000 + 500);
+    // Sent once every held copy has been rescued, not after a fixed wait that a slow settle pass could outlast.
+    await sleep(config.CUTOVER_GRACE_SECONDS * 1000);
+    await until((r) => sum(r.details?.held) === 0, 'rescue the held copies');
     await send(later);
   }
 }
 
 try {
   say(`codat-cutover demo — service at ${url}, store and downstream in ${dir}`);
-  say('Windows are short (6 s correlation window, 2 s grace, 1 h observation); the clock skips hours between phases.\n');
+  say('Windows are short (6 s correlation window, 2 s grace, 1 h observation); the clock skips hours between phases,');
+  say('and past each window once its traffic is settled.\n');
 
   say('1. Expand: both consumers run, codat-new-event-types is off (legacy primary, new events are the shadow).');
   say('   120 occurrences on both channels; Codat loses 3 new-event copies, 6 legacy copies come after the grace period,');
