@@ -103,8 +103,11 @@ async function until(done: (r: CutoverReport) => boolean, what: string): Promise
 async function settled(): Promise<CutoverReport> {
   await until((r) => sum(r.details?.held) + (r.backlog?.inboxPending ?? 0) + (r.backlog?.deliveriesPending ?? 0) === 0, 'settle and deliver what was sent');
   clock.advance(config.CORRELATION_WINDOW_SECONDS * 1000);
-  // The monitor pass that closed the last window recomputed the verdict right after: it has seen everything.
-  return until((r) => sum(r.details?.pending) + sum(r.details?.held) === 0, 'close the windows');
+  await until((r) => sum(r.details?.pending) + sum(r.details?.held) === 0, 'close the windows');
+  // A report reads the verdict before the details: one taken while the monitor pass closed the last windows can
+  // show them closed beside the verdict from before. That pass recomputes the verdict right after closing them.
+  await sleep(250);
+  return report();
 }
 
 async function flip(state: Parameters<typeof flags.set>[0], what: string): Promise<void> {
@@ -154,9 +157,10 @@ async function traffic(count: number, options: { lose?: number; lateLegacy?: num
   if (later.length > 0) {
     await options.whileLate?.();
     // Later than the grace period: the new-event copy is delivered instead (rescued), the late one pairs with it.
-    // Sent once every held copy has been rescued, not after a fixed wait that a slow settle pass could outlast.
+    // Sent once the grace period is over and no copy is held any more (each held one rescued), not after a fixed
+    // margin that a slow settle pass could outlast.
     await sleep(config.CUTOVER_GRACE_SECONDS * 1000);
-    await until((r) => sum(r.details?.held) === 0, 'rescue the held copies');
+    await until((r) => sum(r.details?.held) + (r.backlog?.inboxPending ?? 0) === 0, 'rescue the held copies');
     await send(later);
   }
 }
