@@ -16,9 +16,9 @@
  *            answers: the Standard Webhooks signature checked over the raw bytes ($WEBHOOK_SECRET, the
  *            `standardwebhooks` library, which also parses the body), and the webhook on stable storage. The
  *            webhooks of one turn of the event loop are stored together, then answered 202, then each occurrence is
- *            POSTed once downstream. SQLite (a fresh file in $DATA_DIR, WAL) commits them in one transaction and
+ *            POSTed once downstream (a redelivery, already stored, is answered 202 and not sent again). SQLite (a fresh file in $DATA_DIR, WAL) commits them in one transaction and
  *            syncs the WAL on libuv's thread pool, so the thread answers other requests meanwhile; PostgreSQL
- *            ($DATABASE_URL) takes them in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`, several
+ *            ($DATABASE_URL) takes them as text in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`, several
  *            turns in flight on pg's default pool. No conversion, pairing, delivery outbox or retry: the floor,
  *            on each store, of the design the service's throughput targets ask for.
  *
@@ -41,15 +41,33 @@ const LEGACY_PATH = '/webhooks/codat/legacy';
 const EVENTS_PATH = '/webhooks/codat/events';
 const PATHS = [LEGACY_PATH, EVENTS_PATH];
 
-/** What every Express baseline shares: `express.json()` and the `/healthz` the bench waits on. */
-function jsonApp(): express.Express {
+/** What every Express baseline shares: the `/healthz` the bench waits on. */
+function bareApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   return app;
+}
+
+/** The baselines that take the body as JSON, as a team's first consumer would. */
+function jsonApp(): express.Express {
+  const app = bareApp();
+  app.use(express.json());
+  return app;
+}
+
+/**
+ * The statements a PostgreSQL baseline sent (its table's creation counted), on `GET /metrics` in the service's
+ * metric, for the bench's round trips per webhook.
+ */
+function statementMetrics(app: express.Express): { count: () => void } {
+  let statements = 1;
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain').send(`codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`);
+  });
+  return { count: () => void (statements += 1) };
 }
 
 function listenExpress(): Server {
@@ -91,48 +109,53 @@ function listenRelay(): Server {
   return app.listen(port, host);
 }
 
-/** One webhook on its way to the store: its key (channel and webhook-id) and its raw JSON. */
+/** One webhook on its way to the store: its key (channel and webhook-id), its raw JSON, and who waits for it. */
 interface Pending {
   readonly key: string;
   readonly body: string;
-  readonly stored: (error: unknown) => void;
+  /** Called once it is on stable storage (`fresh`: first stored now, not a redelivery), or could not be. */
+  readonly done: (outcome: { readonly error: unknown } | { readonly fresh: boolean }) => void;
 }
 
-/** Stores one turn's webhooks together: resolves once they are on stable storage. */
-type StoreBatch = (batch: readonly Pending[]) => Promise<void>;
+/** Stores one turn's webhooks together; resolves, once they are on stable storage, with the keys stored for the first time. */
+type StoreBatch = (batch: readonly Pending[]) => Promise<ReadonlySet<string>>;
 
 function sqliteBatches(dataDir: string): StoreBatch {
   const path = join(dataDir, 'durable.sqlite');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  // Each COMMIT only writes the WAL; the sync below makes the batch durable, off this thread.
+  // Each COMMIT only writes the WAL; the sync below makes the batch durable, off this thread. (SQLite's own
+  // checkpoints, every 1,000 pages, still run and sync on this thread, as the service's do on its store's thread.)
   db.pragma('synchronous = NORMAL');
   db.exec('CREATE TABLE webhooks (id TEXT PRIMARY KEY, received_at INTEGER NOT NULL, body TEXT NOT NULL)');
   const insert = db.prepare('INSERT INTO webhooks (id, received_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING');
   const insertAll = db.transaction((batch: readonly Pending[], at: number) => {
-    for (const webhook of batch) insert.run(webhook.key, at, webhook.body);
+    const fresh = new Set<string>();
+    for (const webhook of batch) if (insert.run(webhook.key, at, webhook.body).changes === 1) fresh.add(webhook.key);
+    return fresh;
   });
-  // The WAL exists once the table is created; it stays the same file while this connection is open.
+  // The WAL exists once the table is created, and stays the same file while this connection is open.
   const wal = openSync(`${path}-wal`, 'r');
   return async (batch) => {
-    insertAll(batch, Date.now());
+    const fresh = insertAll(batch, Date.now());
     await new Promise<void>((resolve, reject) => fdatasync(wal, (error) => (error ? reject(error) : resolve())));
+    return fresh;
   };
 }
 
-async function postgresBatches(databaseUrl: string, onStatement: () => void): Promise<{ store: StoreBatch; close: () => Promise<void> }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl });
-  await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
-  return {
-    async store(batch) {
-      onStatement();
-      await pool.query('INSERT INTO webhooks (id, body) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (id) DO NOTHING', [batch.map((w) => w.key), batch.map((w) => w.body)]);
-    },
-    close: () => pool.end(),
+function postgresBatches(pool: pg.Pool, countStatement: () => void): StoreBatch {
+  return async (batch) => {
+    countStatement();
+    // Text, not jsonb: the body is stored as it came, as the service stores it, and the server parses nothing.
+    const { rows } = await pool.query<{ id: string }>(
+      'INSERT INTO webhooks (id, body) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO NOTHING RETURNING id',
+      [batch.map((w) => w.key), batch.map((w) => w.body)],
+    );
+    return new Set(rows.map((row) => row.id));
   };
 }
 
-function listenDurable(store: StoreBatch, name: string, metrics?: () => string): Server {
+function listenDurable(app: express.Express, store: StoreBatch, name: string): Server {
   const downstreamUrl = process.env.DOWNSTREAM_URL;
   const secret = process.env.WEBHOOK_SECRET;
   if (!downstreamUrl || !secret) throw new Error(`the ${name} baseline needs DOWNSTREAM_URL and WEBHOOK_SECRET`);
@@ -143,19 +166,14 @@ function listenDurable(store: StoreBatch, name: string, metrics?: () => string):
     const batch = turn;
     turn = [];
     store(batch).then(
-      () => batch.forEach((webhook) => webhook.stored(null)),
-      (error: unknown) => batch.forEach((webhook) => webhook.stored(error)),
+      (fresh) => batch.forEach((webhook) => webhook.done({ fresh: fresh.has(webhook.key) })),
+      (error: unknown) => batch.forEach((webhook) => webhook.done({ error })),
     );
   };
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  if (metrics) app.get('/metrics', (_req, res) => void res.type('text/plain').send(metrics()));
   app.post(PATHS, express.raw({ type: () => true }), (req, res) => {
     const raw = req.body as Buffer;
     try {
+      // The library's check: the signature over the raw bytes, the timestamp's tolerance, and a JSON body.
       verifier.verify(raw, req.headers as Record<string, string>);
     } catch {
       res.status(401).json({ code: 'invalid_signature' });
@@ -167,14 +185,14 @@ function listenDurable(store: StoreBatch, name: string, metrics?: () => string):
     turn.push({
       key: `${req.path} ${id}`,
       body,
-      stored(error) {
-        if (error) {
+      done(outcome) {
+        if ('error' in outcome) {
           res.status(503).json({ code: 'store_unavailable' });
           return;
         }
         res.status(202).json({ status: 'accepted' });
-        // Every occurrence arrives once on each channel: its legacy copy stands for it downstream.
-        if (req.path === LEGACY_PATH) post(id, body);
+        // Every occurrence arrives once on each channel: its legacy copy stands for it downstream, once.
+        if (outcome.fresh && req.path === LEGACY_PATH) post(id, body);
       },
     });
   });
@@ -186,21 +204,18 @@ async function listenNaive(): Promise<{ server: Server; close: () => Promise<voi
   if (!databaseUrl) throw new Error('the naive baseline needs DATABASE_URL');
   // pg's default pool size, as the afternoon's code would leave it.
   const pool = new pg.Pool({ connectionString: databaseUrl });
-  // Its statements, for the bench's round trips per webhook, in the service's metric: one per request (no BEGIN).
-  let statements = 1;
   await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)');
   const app = jsonApp();
+  // One statement per request (no BEGIN).
+  const statements = statementMetrics(app);
   app.post(PATHS, async (req, res) => {
     try {
-      statements += 1;
+      statements.count();
       await pool.query('INSERT INTO webhooks (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [req.get('webhook-id') ?? '', req.body]);
       res.status(202).json({ status: 'accepted' });
     } catch {
       res.status(503).json({ code: 'store_unavailable' });
     }
-  });
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain').send(`codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`);
   });
   return { server: app.listen(port, host), close: () => pool.end() };
 }
@@ -234,16 +249,19 @@ async function listen(): Promise<{ server: Server; close: () => Promise<void> }>
     case 'durable-sqlite': {
       const dataDir = process.env.DATA_DIR;
       if (!dataDir) throw new Error('the durable-sqlite baseline needs DATA_DIR');
-      return { server: listenDurable(sqliteBatches(dataDir), kind), close: none };
+      return { server: listenDurable(bareApp(), sqliteBatches(dataDir), kind), close: none };
     }
     case 'durable-postgres': {
       const databaseUrl = process.env.DATABASE_URL;
       if (!databaseUrl) throw new Error('the durable-postgres baseline needs DATABASE_URL');
-      // Its statements, for the bench's round trips per webhook: one per turn of the event loop.
-      let statements = 1;
-      const { store, close } = await postgresBatches(databaseUrl, () => (statements += 1));
-      const metrics = () => `codat_cutover_store_statements_total{dialect="postgres",kind="acknowledged"} ${statements}\n`;
-      return { server: listenDurable(store, kind, metrics), close };
+      const pool = new pg.Pool({ connectionString: databaseUrl });
+      // An idle client's connection lost: the next query fails and is answered 503, the process goes on.
+      pool.on('error', () => undefined);
+      await pool.query('CREATE TABLE IF NOT EXISTS webhooks (id text PRIMARY KEY, received_at timestamptz NOT NULL DEFAULT now(), body text NOT NULL)');
+      const app = bareApp();
+      // One statement per turn of the event loop.
+      const statements = statementMetrics(app);
+      return { server: listenDurable(app, postgresBatches(pool, statements.count), kind), close: () => pool.end() };
     }
     case 'http':
       return { server: listenHttp(), close: none };

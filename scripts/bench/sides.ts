@@ -83,9 +83,14 @@ export async function startSide(name: SideName, context: SideContext): Promise<R
     },
   };
   live.add(side);
+  // Removed with the side.
+  const freshDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), `cutover-bench-${name}-`));
+    dirs.push(dir);
+    return dir;
+  };
   const service = (replica: number) => {
-    const dataDir = mkdtempSync(join(tmpdir(), `cutover-bench-${name}-`));
-    dirs.push(dataDir);
+    const dataDir = freshDir();
     return startService({
       name: `${name}-${replica}`,
       dataDir,
@@ -100,8 +105,7 @@ export async function startSide(name: SideName, context: SideContext): Promise<R
     // One at a time: two replicas migrating the same empty database at once is not what is measured.
     else if (name === 'replicas') for (const replica of [1, 2]) targets.push(await service(replica));
     else {
-      const dataDir = name === 'durable-sqlite' ? mkdtempSync(join(tmpdir(), `cutover-bench-${name}-`)) : undefined;
-      if (dataDir) dirs.push(dataDir);
+      const dataDir = name === 'durable-sqlite' ? freshDir() : undefined;
       targets.push(await startBaseline(name, { databaseUrl: database?.url, downstreamUrl: context.downstreamUrl, dataDir, secret: BENCH_SECRET }));
     }
   } catch (error) {
