@@ -1,10 +1,10 @@
 /**
  * `npm run bench`: what a deployment is sized by. For each side (the service on its embedded store and on
  * PostgreSQL, a durable relay on each store, a naive durable consumer, an unstored relay that delivers, bare
- * Express) the webhooks accepted per second and the time until
- * the last occurrence reached a downstream stub, CPU per webhook, peak RSS and, on PostgreSQL, commits and round
- * trips (statements) per webhook; medians of repeated runs, ratios against the baselines of the same run. It prints figures and
- * never asserts on time: the machine may be shared and noisy, read medians and ratios.
+ * Express) the webhooks accepted per second and the time until the last occurrence reached a downstream stub, CPU
+ * per webhook, peak RSS and, on PostgreSQL, commits and round trips (statements) per webhook; medians of repeated
+ * runs, ratios against the baselines of the same run. It prints figures and never asserts on time: the machine may
+ * be shared and noisy, read medians and ratios.
  *
  *   npm run bench -- --quick                   # one short run of every side
  *   npm run bench -- --runs 5 --occurrences 30000 --sides embedded,express

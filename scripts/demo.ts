@@ -84,14 +84,14 @@ async function report(): Promise<CutoverReport> {
 
 const sum = (r: Readonly<Record<string, number>> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
 
-/** Polls the report until `done` says so. */
-async function until(done: (r: CutoverReport) => boolean, what: string): Promise<CutoverReport> {
-  const deadline = Date.now() + 30_000;
+/** Polls the report until `done` says so, or fails after `timeoutMs`. */
+async function until(done: (r: CutoverReport) => boolean, what: string, timeoutMs = 30_000): Promise<CutoverReport> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    await sleep(250);
+    await sleep(100);
     const r = await report();
     if (done(r)) return r;
-    if (Date.now() > deadline) throw new Error(`the service did not ${what} within 30 s`);
+    if (Date.now() > deadline) throw new Error(`the service did not ${what} within ${timeoutMs / 1000} s`);
   }
 }
 
@@ -112,16 +112,9 @@ async function settled(): Promise<CutoverReport> {
 
 async function flip(state: Parameters<typeof flags.set>[0], what: string): Promise<void> {
   flags.set(state);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { toggle } = await report();
-    const seen = (state.newEventTypes === undefined || toggle.enabled === state.newEventTypes)
-      && (state.rolloutPercent === undefined || !toggle.enabled || toggle.rolloutPercent === state.rolloutPercent)
-      && (state.legacyConsumer === undefined || (toggle.legacyConsumer !== false) === state.legacyConsumer);
-    if (seen) break;
-    if (Date.now() > deadline) throw new Error(`the service did not see the flip (${what}) within 10 s`);
-    await sleep(100);
-  }
+  await until(({ toggle }) => (state.newEventTypes === undefined || toggle.enabled === state.newEventTypes)
+    && (state.rolloutPercent === undefined || !toggle.enabled || toggle.rolloutPercent === state.rolloutPercent)
+    && (state.legacyConsumer === undefined || (toggle.legacyConsumer !== false) === state.legacyConsumer), `see the flip (${what})`, 10_000);
   say(`  [${elapsed()}] flag flipped: ${what} — the service read it from Unleash within a poll`);
 }
 
